@@ -1,0 +1,6 @@
+//! ibkr-probe: a conformance and diagnostic harness for Interactive Brokers' Web API with
+//! OAuth 1.0a. The binary is a thin front end; everything it does lives here.
+
+pub mod exit;
+pub mod oauth;
+pub mod vectors;
