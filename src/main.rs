@@ -51,22 +51,35 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { exit::BAD_COMMAND_LINE } else { exit::SUCCESS };
+            let code = if error.use_stderr() {
+                exit::BAD_COMMAND_LINE
+            } else {
+                exit::SUCCESS
+            };
             // Printing help or a usage error; nothing better to do if the terminal is gone.
             let _ = error.print();
             return ExitCode::from(code);
         }
     };
     ExitCode::from(match cli.command {
-        Command::Vectors { command: VectorsCommand::Verify { paths, format, show_secrets } } => {
-            vectors_verify(&paths, format, show_secrets)
-        }
+        Command::Vectors {
+            command:
+                VectorsCommand::Verify {
+                    paths,
+                    format,
+                    show_secrets,
+                },
+        } => vectors_verify(&paths, format, show_secrets),
     })
 }
 
 fn vectors_verify(paths: &[PathBuf], format: Format, show_secrets: bool) -> u8 {
     let results = vectors::verify_paths(paths);
-    let secrets = if show_secrets { Secrets::Show } else { Secrets::Fingerprint };
+    let secrets = if show_secrets {
+        Secrets::Show
+    } else {
+        Secrets::Fingerprint
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = match format {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::encode::{percent_decode, percent_encode, percent_encode_into, Space};
+use super::encode::{Space, percent_decode, percent_encode, percent_encode_into};
 use super::lst::Prepend;
 use super::secret::{Secret, SecretString};
 
@@ -79,7 +79,12 @@ fn write_base_string(out: &mut String, request: &SigningRequest<'_>, convention:
         params.extend(query_pairs(query));
     }
     params.extend(request.form.iter().map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))));
-    params.extend(request.oauth.iter().map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))));
+    params.extend(
+        request
+            .oauth
+            .iter()
+            .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))),
+    );
     if convention == QueryConvention::PerValueEncoded {
         for (name, value) in &mut params {
             *name = Cow::Owned(percent_encode(name, Space::Percent));
@@ -120,7 +125,12 @@ pub fn lst_base_string(prepend: &Prepend, request: &SigningRequest<'_>, conventi
 }
 
 fn estimate(request: &SigningRequest<'_>) -> usize {
-    let params: usize = request.oauth.iter().chain(request.form).map(|(n, v)| n.len() + v.len() + 6).sum();
+    let params: usize = request
+        .oauth
+        .iter()
+        .chain(request.form)
+        .map(|(n, v)| n.len() + v.len() + 6)
+        .sum();
     request.method.len() + request.url.len() * 3 / 2 + params * 5 / 4 + 8
 }
 
@@ -131,16 +141,24 @@ mod tests {
     const OAUTH: &[(&str, &str)] = &[("oauth_consumer_key", "TESTCONS"), ("oauth_nonce", "n1")];
 
     fn request(url: &str) -> SigningRequest<'_> {
-        SigningRequest { method: "GET", url, form: &[], oauth: OAUTH }
+        SigningRequest {
+            method: "GET",
+            url,
+            form: &[],
+            oauth: OAUTH,
+        }
     }
 
     #[test]
     fn three_query_conventions_differ_only_where_they_should() {
-        let req = request("https://api.ibkr.com/v1/api/iserver/marketdata/snapshot?conids=467996780,548854840&fields=31");
+        let req =
+            request("https://api.ibkr.com/v1/api/iserver/marketdata/snapshot?conids=467996780,548854840&fields=31");
         let prefix = "GET&https%3A%2F%2Fapi.ibkr.com%2Fv1%2Fapi%2Fiserver%2Fmarketdata%2Fsnapshot&";
         assert_eq!(
             base_string(&req, QueryConvention::InBaseString),
-            format!("{prefix}conids%3D467996780%2C548854840%26fields%3D31%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1")
+            format!(
+                "{prefix}conids%3D467996780%2C548854840%26fields%3D31%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1"
+            )
         );
         assert_eq!(
             base_string(&req, QueryConvention::UrlOnly),
@@ -148,7 +166,9 @@ mod tests {
         );
         assert_eq!(
             base_string(&req, QueryConvention::PerValueEncoded),
-            format!("{prefix}conids%3D467996780%252C548854840%26fields%3D31%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1")
+            format!(
+                "{prefix}conids%3D467996780%252C548854840%26fields%3D31%26oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1"
+            )
         );
     }
 
@@ -164,8 +184,16 @@ mod tests {
     #[test]
     fn sorting_is_on_joined_name_value_bytes() {
         // "a=2" < "a_=1" because '=' (0x3D) sorts before '_' (0x5F).
-        let req = SigningRequest { method: "POST", url: "http://h/", form: &[("a_", "1"), ("a", "2")], oauth: &[] };
-        assert_eq!(base_string(&req, QueryConvention::InBaseString), "POST&http%3A%2F%2Fh%2F&a%3D2%26a_%3D1");
+        let req = SigningRequest {
+            method: "POST",
+            url: "http://h/",
+            form: &[("a_", "1"), ("a", "2")],
+            oauth: &[],
+        };
+        assert_eq!(
+            base_string(&req, QueryConvention::InBaseString),
+            "POST&http%3A%2F%2Fh%2F&a%3D2%26a_%3D1"
+        );
     }
 
     #[test]

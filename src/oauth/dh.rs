@@ -5,7 +5,7 @@ use num_bigint::BigUint;
 use num_traits::{One, Zero};
 
 use super::error::Error;
-use super::keys::{parse_hex_uint, DhParams};
+use super::keys::{DhParams, parse_hex_uint};
 use super::random::RandomSource;
 use super::secret::{Secret, SecretBytes};
 
@@ -61,7 +61,7 @@ pub fn challenge_hex(params: &DhParams, a: &DhExponent) -> String {
 pub fn shared_secret(params: &DhParams, a: &DhExponent, response_hex: &str) -> Result<SharedSecret, Error> {
     let b = parse_hex_uint("diffie_hellman_response", response_hex)?;
     let p = params.prime();
-    if b <= BigUint::one() || &b >= &(p - 1u8) {
+    if b <= BigUint::one() || b >= (p - 1u8) {
         return Err(Error::DhResponse("is outside 2..p-2: the server's value is unusable"));
     }
     let k = b.modpow(&a.value(), p);

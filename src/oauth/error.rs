@@ -24,9 +24,11 @@ pub enum Error {
     Hex { field: &'static str, reason: String },
     /// A value that should be base64 is not.
     #[error("{field} is not valid base64: {reason}")]
-    Base64 { field: &'static str, reason: String },
+    Base64 { field: String, reason: String },
     /// RSA PKCS#1 v1.5 decryption failed: wrong key, or the ciphertext is damaged.
-    #[error("the access token secret does not decrypt with this encryption key ({bytes} bytes of ciphertext for a {key_bytes}-byte key); check that IB_ENCRYPTION_KEY_PATH is private_encryption.pem and the secret is copied whole")]
+    #[error(
+        "the access token secret does not decrypt with this encryption key ({bytes} bytes of ciphertext for a {key_bytes}-byte key); check that IB_ENCRYPTION_KEY_PATH is private_encryption.pem and the secret is copied whole"
+    )]
     Decrypt { bytes: usize, key_bytes: usize },
     /// The RSA library refused to sign.
     #[error("RSA-SHA256 signing failed")]

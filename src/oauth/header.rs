@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::encode::{percent_decode, percent_encode_into, Space};
+use super::encode::{Space, percent_decode, percent_encode_into};
 use super::error::Error;
 use super::random::RandomSource;
 
@@ -10,7 +10,11 @@ use super::random::RandomSource;
 /// Every value is percent-encoded once (RFC 5849 §3.5.1), so the base64 signature's `+`, `/` and
 /// `=` appear as `%2B`, `%2F` and `%3D`.
 pub fn authorization_header(realm: &str, params: &[(&str, &str)], signature_b64: &str) -> String {
-    let mut out = String::with_capacity(32 + realm.len() + signature_b64.len() * 3 / 2 + params.iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>());
+    let mut out = String::with_capacity(
+        32 + realm.len()
+            + signature_b64.len() * 3 / 2
+            + params.iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>(),
+    );
     out.push_str("OAuth realm=\"");
     percent_encode_into(&mut out, realm, Space::Percent);
     out.push('"');
@@ -46,7 +50,10 @@ pub fn parse_authorization_header(value: &str) -> Result<AuthorizationHeader, Er
         Some(scheme) if scheme.eq_ignore_ascii_case("oauth") => &rest[5..],
         _ => return Err(Error::Header("does not start with `OAuth `".into())),
     };
-    let mut header = AuthorizationHeader { realm: None, params: Vec::new() };
+    let mut header = AuthorizationHeader {
+        realm: None,
+        params: Vec::new(),
+    };
     for part in rest.split(',') {
         let part = part.trim();
         if part.is_empty() {
@@ -97,7 +104,11 @@ mod tests {
 
     #[test]
     fn builds_the_ibkr_shape() {
-        let h = authorization_header("limited_poa", &[("oauth_consumer_key", "BEARHEDGE"), ("oauth_nonce", "ab")], "a+b/c=");
+        let h = authorization_header(
+            "limited_poa",
+            &[("oauth_consumer_key", "BEARHEDGE"), ("oauth_nonce", "ab")],
+            "a+b/c=",
+        );
         assert_eq!(
             h,
             r#"OAuth realm="limited_poa", oauth_consumer_key="BEARHEDGE", oauth_nonce="ab", oauth_signature="a%2Bb%2Fc%3D""#
@@ -106,7 +117,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_headers() {
-        for bad in ["Bearer x", "OAuth a=b", "OAuth a=\"b", "OAuth a", "OAuth a=\"1\", a=\"2\"", ""] {
+        for bad in [
+            "Bearer x",
+            "OAuth a=b",
+            "OAuth a=\"b",
+            "OAuth a",
+            "OAuth a=\"1\", a=\"2\"",
+            "",
+        ] {
             assert!(parse_authorization_header(bad).is_err(), "{bad}");
         }
     }

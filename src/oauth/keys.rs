@@ -101,21 +101,21 @@ impl RsaPrivateKey {
                     found: block.label.clone(),
                     expected: "an unencrypted RSA private key",
                     hint: "decrypt it first: openssl pkey -in KEY.pem -out private.pem",
-                })
+                });
             }
             "PUBLIC KEY" | "RSA PUBLIC KEY" => {
                 return Err(Error::PemLabel {
                     found: block.label.clone(),
                     expected: "an RSA private key",
                     hint: "this is the public half (the one uploaded to IBKR); point to private_signature.pem or private_encryption.pem",
-                })
+                });
             }
             _ => {
                 return Err(Error::PemLabel {
                     found: block.label.clone(),
                     expected: "an RSA private key (`PRIVATE KEY` or `RSA PRIVATE KEY`)",
                     hint: "point to the private key file written by openssl genrsa",
-                })
+                });
             }
         };
         let signing = signing.map_err(|e| Error::KeyRejected(e.to_string()))?;
@@ -126,7 +126,8 @@ impl RsaPrivateKey {
         let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref())
             .map_err(|e| Error::KeyRejected(e.to_string()))
             .and_then(|k| {
-                Pkcs1PrivateDecryptingKey::new(k).map_err(|_| Error::KeyRejected("not usable for PKCS#1 v1.5 decryption".into()))
+                Pkcs1PrivateDecryptingKey::new(k)
+                    .map_err(|_| Error::KeyRejected("not usable for PKCS#1 v1.5 decryption".into()))
             })?;
         Ok(Self {
             signing,
@@ -228,8 +229,8 @@ impl DhParams {
                 hint: "IBKR's dhparam.pem comes from `openssl dhparam -outform PEM 2048`; an X9.42 `X9.42 DH PARAMETERS` file will not do",
             });
         }
-        let numbers = der::parse_integer_sequence(&block.der)
-            .map_err(|e| Error::DhParams(format!("not PKCS#3 DER: {e}")))?;
+        let numbers =
+            der::parse_integer_sequence(&block.der).map_err(|e| Error::DhParams(format!("not PKCS#3 DER: {e}")))?;
         match numbers.as_slice() {
             [p, g] | [p, g, _] => Self::new(p.clone(), g.clone()),
             _ => Err(Error::DhParams(format!(
@@ -270,12 +271,18 @@ impl DhParams {
 pub fn parse_hex_uint(field: &'static str, text: &str) -> Result<BigUint, Error> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(Error::Hex { field, reason: "empty".into() });
+        return Err(Error::Hex {
+            field,
+            reason: "empty".into(),
+        });
     }
     if let Some(pos) = text.find(|c: char| !c.is_ascii_hexdigit()) {
         return Err(Error::Hex {
             field,
-            reason: format!("character {:?} at position {pos}", text[pos..].chars().next().unwrap_or('?')),
+            reason: format!(
+                "character {:?} at position {pos}",
+                text[pos..].chars().next().unwrap_or('?')
+            ),
         });
     }
     BigUint::parse_bytes(text.as_bytes(), 16).ok_or(Error::Hex {

@@ -17,14 +17,20 @@ pub type AccessTokenSecret = SecretBytes;
 pub type Prepend = SecretString;
 
 /// Decodes a base64 value, naming `field` and the usual causes when it is not base64.
-pub fn decode_base64(field: &'static str, text: &str) -> Result<Vec<u8>, Error> {
+pub fn decode_base64(field: &str, text: &str) -> Result<Vec<u8>, Error> {
     BASE64.decode(text).map_err(|e| {
-        let hint = if text.len() % 4 != 0 {
-            format!("{e}; its length {} is not a multiple of 4: was it truncated or padded with spaces?", text.len())
+        let hint = if !text.len().is_multiple_of(4) {
+            format!(
+                "{e}; its length {} is not a multiple of 4: was it truncated or padded with spaces?",
+                text.len()
+            )
         } else {
             e.to_string()
         };
-        Error::Base64 { field, reason: hint }
+        Error::Base64 {
+            field: field.to_owned(),
+            reason: hint,
+        }
     })
 }
 
@@ -35,7 +41,10 @@ pub fn decrypt_access_token_secret(key: &RsaPrivateKey, secret_b64: &str) -> Res
     let mut buffer = zeroize::Zeroizing::new(vec![0u8; decrypting.min_output_size()]);
     let plain = decrypting
         .decrypt(&ciphertext, buffer.as_mut_slice())
-        .map_err(|_| Error::Decrypt { bytes: ciphertext.len(), key_bytes: decrypting.key_size_bytes() })?;
+        .map_err(|_| Error::Decrypt {
+            bytes: ciphertext.len(),
+            key_bytes: decrypting.key_size_bytes(),
+        })?;
     Ok(Secret::new(plain.to_vec()))
 }
 
@@ -95,7 +104,8 @@ impl LiveSessionToken {
 
 fn hmac_sha1(key: &[u8], data: &[u8]) -> [u8; 20] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac =
+        <Hmac<Sha1> as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(data);
     mac.finalize().into_bytes().into()
 }

@@ -15,11 +15,11 @@ pub mod random;
 pub mod secret;
 pub mod sign;
 
-pub use base_string::{base_string, lst_base_string, QueryConvention, SigningRequest};
+pub use base_string::{QueryConvention, SigningRequest, base_string, lst_base_string};
 pub use dh::{DhExponent, SharedSecret};
 pub use error::Error;
 pub use keys::{DhParams, KeyFormat, RsaPrivateKey};
 pub use lst::{AccessTokenSecret, LiveSessionToken, Prepend};
 pub use random::{RandomSource, SystemRandom};
-pub use secret::{fingerprint, Secret, SecretBytes, SecretString};
+pub use secret::{Secret, SecretBytes, SecretString, fingerprint};
 pub use sign::SignatureMethod;

@@ -1,7 +1,7 @@
 //! Signatures: RSA-SHA256 (PKCS#1 v1.5) with the signature key for the LST request, and
 //! HMAC-SHA256 with the LST's bytes for every other request. Both are base64, not yet URL-encoded.
 
-use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
@@ -42,8 +42,13 @@ pub fn rsa_sha256(key: &RsaPrivateKey, data: &[u8]) -> Result<String, Error> {
     let pair = key.signing_key();
     let mut signature = vec![0u8; pair.public_modulus_len()];
     // aws-lc-rs ignores the RNG argument for PKCS#1 v1.5 (deterministic padding).
-    pair.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), data, &mut signature)
-        .map_err(|_| Error::Sign)?;
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        data,
+        &mut signature,
+    )
+    .map_err(|_| Error::Sign)?;
     Ok(BASE64.encode(&signature))
 }
 

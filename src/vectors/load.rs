@@ -3,9 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-
 use super::model::{RawRequestCase, RawVectorFile};
 use crate::oauth::{DhParams, RsaPrivateKey, Secret, SecretBytes, SignatureMethod};
 
@@ -72,7 +69,11 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 
 /// Reads and checks one vector file.
 pub fn load(path: &Path) -> Result<VectorFile, LoadError> {
-    let fail = |field: &str, message: String| LoadError { path: path.to_path_buf(), field: field.to_owned(), message };
+    let fail = |field: &str, message: String| LoadError {
+        path: path.to_path_buf(),
+        field: field.to_owned(),
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", format!("cannot read: {e}")))?;
     let raw = parse_json(&text).map_err(|(field, message)| fail(&field, message))?;
     check(raw, path).map_err(|(field, message)| fail(&field, message))
@@ -86,7 +87,10 @@ fn parse_json(text: &str) -> Result<RawVectorFile, (String, String)> {
     match value.get("format") {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
         Some(other) => {
-            return Err(("format".into(), format!("unsupported format version {other}; this build reads format {FORMAT_VERSION}")))
+            return Err((
+                "format".into(),
+                format!("unsupported format version {other}; this build reads format {FORMAT_VERSION}"),
+            ));
         }
         None => return Err(("format".into(), "missing; expected `\"format\": 1`".into())),
     }
@@ -100,26 +104,48 @@ fn parse_json(text: &str) -> Result<RawVectorFile, (String, String)> {
 type FieldError = (String, String);
 
 fn check(raw: RawVectorFile, path: &Path) -> Result<VectorFile, FieldError> {
-    let signature_key = RsaPrivateKey::from_pem(&raw.signature_key_pem).map_err(|e| ("signature_key_pem".to_owned(), e.to_string()))?;
-    let encryption_key = RsaPrivateKey::from_pem(&raw.encryption_key_pem).map_err(|e| ("encryption_key_pem".to_owned(), e.to_string()))?;
-    let dh_from_pem = DhParams::from_pkcs3_pem(&raw.dh_param_pem).map_err(|e| ("dh_param_pem".to_owned(), e.to_string()))?;
+    let signature_key =
+        RsaPrivateKey::from_pem(&raw.signature_key_pem).map_err(|e| ("signature_key_pem".to_owned(), e.to_string()))?;
+    let encryption_key = RsaPrivateKey::from_pem(&raw.encryption_key_pem)
+        .map_err(|e| ("encryption_key_pem".to_owned(), e.to_string()))?;
+    let dh_from_pem =
+        DhParams::from_pkcs3_pem(&raw.dh_param_pem).map_err(|e| ("dh_param_pem".to_owned(), e.to_string()))?;
     let dh_from_hex = DhParams::from_hex(&raw.dh_prime_hex, &raw.dh_generator_hex).map_err(|e| {
-        let field = if e.to_string().contains("dh_generator_hex") { "dh_generator_hex" } else { "dh_prime_hex" };
+        let field = if e.to_string().contains("dh_generator_hex") {
+            "dh_generator_hex"
+        } else {
+            "dh_prime_hex"
+        };
         (field.to_owned(), e.to_string())
     })?;
 
     base64_field("access_token_secret", &raw.access_token_secret)?;
-    let expect_secret_plain = Secret::new(base64_field("expect_access_token_secret_plain_b64", &raw.expect_access_token_secret_plain_b64)?);
+    let expect_secret_plain = Secret::new(base64_field(
+        "expect_access_token_secret_plain_b64",
+        &raw.expect_access_token_secret_plain_b64,
+    )?);
     hex_field("expect_prepend_hex", &raw.expect_prepend_hex)?;
 
     let lst = &raw.live_session_token;
     let dh_random = Secret::new(hex_field("live_session_token.dh_random_hex", &lst.dh_random_hex)?);
-    hex_field("live_session_token.expect_dh_challenge_hex", &lst.expect_dh_challenge_hex)?;
+    hex_field(
+        "live_session_token.expect_dh_challenge_hex",
+        &lst.expect_dh_challenge_hex,
+    )?;
     base64_field("live_session_token.expect_signature", &lst.expect_signature)?;
     hex_field("live_session_token.dh_response_hex", &lst.dh_response_hex)?;
-    let expect_shared_secret = Secret::new(hex_field("live_session_token.expect_shared_secret_hex", &lst.expect_shared_secret_hex)?);
-    base64_field("live_session_token.expect_live_session_token", &lst.expect_live_session_token)?;
-    hex_field("live_session_token.expect_live_session_token_signature", &lst.expect_live_session_token_signature)?;
+    let expect_shared_secret = Secret::new(hex_field(
+        "live_session_token.expect_shared_secret_hex",
+        &lst.expect_shared_secret_hex,
+    )?);
+    base64_field(
+        "live_session_token.expect_live_session_token",
+        &lst.expect_live_session_token,
+    )?;
+    hex_field(
+        "live_session_token.expect_live_session_token_signature",
+        &lst.expect_live_session_token_signature,
+    )?;
     non_empty("live_session_token.method", &lst.method)?;
     non_empty("live_session_token.url", &lst.url)?;
 
@@ -149,7 +175,10 @@ fn check_request(index: usize, request: &RawRequestCase) -> Result<(), FieldErro
         .get("oauth_signature_method")
         .ok_or((field("oauth.oauth_signature_method"), "missing".to_owned()))?;
     if SignatureMethod::parse(method).is_none() {
-        return Err((field("oauth.oauth_signature_method"), format!("{method:?}; expected RSA-SHA256 or HMAC-SHA256")));
+        return Err((
+            field("oauth.oauth_signature_method"),
+            format!("{method:?}; expected RSA-SHA256 or HMAC-SHA256"),
+        ));
     }
     if let Some(lst) = &request.lst {
         base64_field(&field("lst"), lst)?;
@@ -186,11 +215,10 @@ fn hex_field(field: &str, value: &str) -> Result<Vec<u8>, FieldError> {
 }
 
 fn base64_field(field: &str, value: &str) -> Result<Vec<u8>, FieldError> {
-    BASE64.decode(value).map_err(|e| {
-        let mut message = format!("not standard padded base64: {e}");
-        if value.len() % 4 != 0 {
-            message.push_str(&format!(" (length {} is not a multiple of 4: truncated or padded?)", value.len()));
+    crate::oauth::lst::decode_base64(field, value).map_err(|e| match e {
+        crate::oauth::Error::Base64 { reason, .. } => {
+            (field.to_owned(), format!("not standard padded base64: {reason}"))
         }
-        (field.to_owned(), message)
+        other => (field.to_owned(), other.to_string()),
     })
 }

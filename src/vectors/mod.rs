@@ -6,8 +6,8 @@ pub mod model;
 pub mod report;
 pub mod verify;
 
-pub use load::{collect_paths, load, LoadError, VectorFile};
-pub use verify::{verify, StepOutcome, StepStatus};
+pub use load::{LoadError, VectorFile, collect_paths, load};
+pub use verify::{StepOutcome, StepStatus, verify};
 
 use std::path::PathBuf;
 

@@ -8,12 +8,16 @@ use serde_json::json;
 
 use super::load::LoadError;
 use super::verify::{StepOutcome, StepStatus};
-use crate::oauth::{fingerprint, SecretString};
+use crate::oauth::{SecretString, fingerprint};
 
 /// What happened to one file.
 #[derive(Debug)]
 pub enum FileResult {
-    Verified { path: PathBuf, name: String, steps: Vec<StepOutcome> },
+    Verified {
+        path: PathBuf,
+        name: String,
+        steps: Vec<StepOutcome>,
+    },
     Invalid(LoadError),
 }
 
@@ -35,7 +39,11 @@ pub enum Secrets {
 
 fn shown(value: &SecretString, secret: bool, secrets: Secrets) -> String {
     if secret && secrets == Secrets::Fingerprint {
-        format!("{} ({} chars)", fingerprint(value.expose().as_bytes()), value.expose().len())
+        format!(
+            "{} ({} chars)",
+            fingerprint(value.expose().as_bytes()),
+            value.expose().len()
+        )
     } else {
         value.expose().clone()
     }
@@ -47,8 +55,12 @@ fn excerpt(text: &str, position: usize) -> String {
     const AFTER: usize = 40;
     let start = position.saturating_sub(BEFORE);
     let end = (position + AFTER).min(text.len());
-    let start = (start..=position.min(text.len())).find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-    let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+    let start = (start..=position.min(text.len()))
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    let end = (end..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
     format!(
         "{}{}{}",
         if start > 0 { "…" } else { "" },
@@ -64,6 +76,7 @@ pub fn write_text(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
             FileResult::Invalid(error) => {
                 writeln!(out, "{}", error.path.display())?;
                 writeln!(out, "  INVALID  {}: {}", error.field, error.message)?;
+                writeln!(out, "           fix that field and run again; the format is described in vectors/README.md")?;
             }
             FileResult::Verified { path, name, steps } => {
                 writeln!(out, "{} ({name})", path.display())?;
@@ -85,12 +98,19 @@ pub fn write_text(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
 fn write_step(out: &mut dyn Write, step: &StepOutcome, secrets: Secrets) -> io::Result<()> {
     match &step.status {
         StepStatus::Ok => writeln!(out, "  ok    {}", step.step),
-        StepStatus::Mismatch { expected, computed, position } => {
+        StepStatus::Mismatch {
+            expected,
+            computed,
+            position,
+        } => {
             writeln!(out, "  FAIL  {}: differs at position {position}", step.step)?;
             if step.secret && secrets == Secrets::Fingerprint {
                 writeln!(out, "          expected: {}", shown(expected, true, secrets))?;
                 writeln!(out, "          computed: {}", shown(computed, true, secrets))?;
-                writeln!(out, "          (secret-derived values are fingerprinted; --show-secrets prints them)")
+                writeln!(
+                    out,
+                    "          (secret-derived values are fingerprinted; --show-secrets prints them)"
+                )
             } else {
                 writeln!(out, "          expected: {}", excerpt(expected.expose(), *position))?;
                 writeln!(out, "          computed: {}", excerpt(computed.expose(), *position))
@@ -137,7 +157,11 @@ pub fn write_json(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
 fn step_json(step: &StepOutcome, secrets: Secrets) -> serde_json::Value {
     match &step.status {
         StepStatus::Ok => json!({ "step": step.step, "status": "ok", "secret": step.secret }),
-        StepStatus::Mismatch { expected, computed, position } => json!({
+        StepStatus::Mismatch {
+            expected,
+            computed,
+            position,
+        } => json!({
             "step": step.step,
             "status": "mismatch",
             "secret": step.secret,

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::load::VectorFile;
 use crate::oauth::{
-    base_string, dh, lst, lst_base_string, sign, DhExponent, LiveSessionToken, QueryConvention, Secret, SecretBytes,
-    SecretString, SignatureMethod, SigningRequest,
+    DhExponent, LiveSessionToken, QueryConvention, Secret, SecretBytes, SecretString, SignatureMethod, SigningRequest,
+    base_string, dh, lst, lst_base_string, sign,
 };
 
 /// The result of one step.
@@ -34,7 +34,10 @@ pub enum StepStatus {
         position: usize,
     },
     /// Our code could not compute the value from the file's inputs.
-    Failed { expected: SecretString, error: String },
+    Failed {
+        expected: SecretString,
+        error: String,
+    },
 }
 
 impl StepOutcome {
@@ -53,7 +56,12 @@ pub fn first_difference(a: &str, b: &str) -> Option<usize> {
     }
 }
 
-fn compare(step: impl Into<String>, secret: bool, expected: &str, computed: Result<String, crate::oauth::Error>) -> StepOutcome {
+fn compare(
+    step: impl Into<String>,
+    secret: bool,
+    expected: &str,
+    computed: Result<String, crate::oauth::Error>,
+) -> StepOutcome {
     let status = match computed {
         Ok(computed) => match first_difference(expected, &computed) {
             None => StepStatus::Ok,
@@ -63,9 +71,16 @@ fn compare(step: impl Into<String>, secret: bool, expected: &str, computed: Resu
                 position,
             },
         },
-        Err(e) => StepStatus::Failed { expected: Secret::new(expected.to_owned()), error: e.to_string() },
+        Err(e) => StepStatus::Failed {
+            expected: Secret::new(expected.to_owned()),
+            error: e.to_string(),
+        },
     };
-    StepOutcome { step: step.into(), secret, status }
+    StepOutcome {
+        step: step.into(),
+        secret,
+        status,
+    }
 }
 
 /// Our value when the step matched, the file's otherwise.
@@ -83,7 +98,12 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     let mut steps = Vec::with_capacity(9 + 2 * raw.requests.len());
 
     let group = |p: &crate::oauth::DhParams| format!("prime {:x} generator {:x}", p.prime(), p.generator());
-    steps.push(compare("dh_params_pem_equals_hex", false, &group(&file.dh_from_hex), Ok(group(&file.dh_from_pem))));
+    steps.push(compare(
+        "dh_params_pem_equals_hex",
+        false,
+        &group(&file.dh_from_hex),
+        Ok(group(&file.dh_from_pem)),
+    ));
 
     // 1. Decrypt the access token secret.
     let decrypted = lst::decrypt_access_token_secret(&file.encryption_key, &raw.access_token_secret);
@@ -91,7 +111,10 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
         "decrypt_access_token_secret",
         true,
         &BASE64.encode(file.expect_secret_plain.expose()),
-        decrypted.as_ref().map(|s| BASE64.encode(s.expose())).map_err(Clone::clone),
+        decrypted
+            .as_ref()
+            .map(|s| BASE64.encode(s.expose()))
+            .map_err(Clone::clone),
     );
     let secret_plain: SecretBytes = carry(&outcome, decrypted.ok(), || file.expect_secret_plain.clone());
     steps.push(outcome);
@@ -105,7 +128,12 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     // 3. The DH challenge A.
     let a = DhExponent::from_bytes(file.dh_random.expose().clone());
     let challenge = dh::challenge_hex(&file.dh_from_hex, &a);
-    let outcome = compare("dh_challenge", false, &lst_case.expect_dh_challenge_hex, Ok(challenge.clone()));
+    let outcome = compare(
+        "dh_challenge",
+        false,
+        &lst_case.expect_dh_challenge_hex,
+        Ok(challenge.clone()),
+    );
     let challenge = carry(&outcome, Some(challenge), || lst_case.expect_dh_challenge_hex.clone());
     steps.push(outcome);
 
@@ -118,10 +146,22 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
         ("oauth_timestamp", lst_case.timestamp.as_str()),
         ("oauth_token", raw.access_token.as_str()),
     ];
-    let request = SigningRequest { method: &lst_case.method, url: &lst_case.url, form: &[], oauth: &oauth };
+    let request = SigningRequest {
+        method: &lst_case.method,
+        url: &lst_case.url,
+        form: &[],
+        oauth: &oauth,
+    };
     let lst_base = lst_base_string(&prepend, &request, QueryConvention::InBaseString);
-    let outcome = compare("lst_base_string", true, &lst_case.expect_base_string, Ok(lst_base.expose().clone()));
-    let lst_base = carry(&outcome, Some(lst_base), || Secret::new(lst_case.expect_base_string.clone()));
+    let outcome = compare(
+        "lst_base_string",
+        true,
+        &lst_case.expect_base_string,
+        Ok(lst_base.expose().clone()),
+    );
+    let lst_base = carry(&outcome, Some(lst_base), || {
+        Secret::new(lst_case.expect_base_string.clone())
+    });
     steps.push(outcome);
 
     // 5. Its RSA-SHA256 signature.
@@ -145,13 +185,25 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
 
     // 7. The LST.
     let token = LiveSessionToken::derive(&k, &secret_plain);
-    let outcome = compare("live_session_token", true, &lst_case.expect_live_session_token, Ok(token.to_base64().expose().clone()));
-    let token = match carry(&outcome, Some(Ok(token)), || LiveSessionToken::from_base64(&lst_case.expect_live_session_token)) {
+    let outcome = compare(
+        "live_session_token",
+        true,
+        &lst_case.expect_live_session_token,
+        Ok(token.to_base64().expose().clone()),
+    );
+    let token = match carry(&outcome, Some(Ok(token)), || {
+        LiveSessionToken::from_base64(&lst_case.expect_live_session_token)
+    }) {
         Ok(token) => token,
         Err(e) => {
             // load() checked this base64, so this is unreachable in practice; report, don't panic.
             steps.push(outcome);
-            steps.push(compare("live_session_token_signature", true, &lst_case.expect_live_session_token_signature, Err(e)));
+            steps.push(compare(
+                "live_session_token_signature",
+                true,
+                &lst_case.expect_live_session_token_signature,
+                Err(e),
+            ));
             return steps;
         }
     };
@@ -177,13 +229,26 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     for (index, case) in raw.requests.iter().enumerate() {
         let oauth: Vec<(&str, &str)> = case.oauth.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let form: Vec<(&str, &str)> = case.form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let request = SigningRequest { method: &case.method, url: &case.url, form: &form, oauth: &oauth };
+        let request = SigningRequest {
+            method: &case.method,
+            url: &case.url,
+            form: &form,
+            oauth: &oauth,
+        };
         let base = base_string(&request, QueryConvention::InBaseString);
-        let outcome = compare(format!("requests[{index}].base_string"), false, &case.expect_base_string, Ok(base.clone()));
+        let outcome = compare(
+            format!("requests[{index}].base_string"),
+            false,
+            &case.expect_base_string,
+            Ok(base.clone()),
+        );
         let base = carry(&outcome, Some(base), || case.expect_base_string.clone());
         steps.push(outcome);
 
-        let method = case.oauth.get("oauth_signature_method").and_then(|m| SignatureMethod::parse(m));
+        let method = case
+            .oauth
+            .get("oauth_signature_method")
+            .and_then(|m| SignatureMethod::parse(m));
         let signature = match method {
             Some(SignatureMethod::RsaSha256) => sign::rsa_sha256(&file.signature_key, base.as_bytes()),
             _ => match &case.lst {
@@ -191,7 +256,12 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
                 None => Ok(sign::hmac_sha256(&token, base.as_bytes())),
             },
         };
-        steps.push(compare(format!("requests[{index}].signature"), true, &case.expect_signature, signature));
+        steps.push(compare(
+            format!("requests[{index}].signature"),
+            true,
+            &case.expect_signature,
+            signature,
+        ));
     }
     steps
 }
