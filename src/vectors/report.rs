@@ -76,7 +76,10 @@ pub fn write_text(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
             FileResult::Invalid(error) => {
                 writeln!(out, "{}", error.path.display())?;
                 writeln!(out, "  INVALID  {}: {}", error.field, error.message)?;
-                writeln!(out, "           fix that field and run again; the format is described in vectors/README.md")?;
+                writeln!(
+                    out,
+                    "           fix that field and run again; the format is described in vectors/README.md"
+                )?;
             }
             FileResult::Verified { path, name, steps } => {
                 writeln!(out, "{} ({name})", path.display())?;
