@@ -173,11 +173,12 @@ mod tests {
     }
 
     #[test]
+    /// Decoded raw values, then the outer encoding writes a space as `+` (as the Python-made vector pins).
     fn query_values_are_decoded_before_raw_use() {
         let req = request("http://h/p?symbol=BRK%20B&x=a+b");
         assert_eq!(
             base_string(&req, QueryConvention::InBaseString),
-            "GET&http%3A%2F%2Fh%2Fp&oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1%26symbol%3DBRK%2BB%26x%3Da%2Bb"
+            "GET&http%3A%2F%2Fh%2Fp&oauth_consumer_key%3DTESTCONS%26oauth_nonce%3Dn1%26symbol%3DBRK+B%26x%3Da+b"
         );
     }
 
