@@ -4,3 +4,5 @@
 pub mod exit;
 pub mod oauth;
 pub mod vectors;
+pub mod config;
+pub mod mock;

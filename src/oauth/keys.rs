@@ -290,3 +290,94 @@ pub fn parse_hex_uint(field: &'static str, text: &str) -> Result<BigUint, Error>
         reason: "not a number".into(),
     })
 }
+
+/// A fresh 2048-bit RSA private key as PKCS#8 PEM, for `keys generate` and the embedded mock.
+/// (The key is drawn by aws-lc's own CSPRNG: the one place randomness is not passed in.)
+pub fn generate_rsa_2048_pem() -> Result<super::SecretString, Error> {
+    let pair = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(|_| Error::KeyRejected("key generation failed".into()))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| Error::KeyRejected("could not encode the new key".into()))?;
+    Ok(super::Secret::new(pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()))))
+}
+
+/// A public key (SubjectPublicKeyInfo DER) as a `PUBLIC KEY` PEM, what IBKR's portal takes.
+pub fn public_key_pem(spki_der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PUBLIC KEY", spki_der))
+}
+
+/// RSA PKCS#1 v1.5 encryption to a public key (SubjectPublicKeyInfo DER): what IBKR does to the
+/// access token secret before handing it out.
+pub fn encrypt_pkcs1(spki_der: &[u8], plain: &[u8]) -> Result<Vec<u8>, Error> {
+    use aws_lc_rs::rsa::{Pkcs1PublicEncryptingKey, PublicEncryptingKey};
+    let rejected = |what: &str| Error::KeyRejected(what.to_owned());
+    let public = PublicEncryptingKey::from_der(spki_der).map_err(|e| rejected(&e.to_string()))?;
+    let public = Pkcs1PublicEncryptingKey::new(public).map_err(|_| rejected("not an RSA encryption key"))?;
+    let mut out = vec![0u8; public.ciphertext_size()];
+    let len = public
+        .encrypt(plain, &mut out)
+        .map_err(|_| rejected("the plaintext is too long for this key"))?
+        .len();
+    out.truncate(len);
+    Ok(out)
+}
+
+/// An RSA public key for checking signatures (what the mock holds for a consumer).
+#[derive(Clone)]
+pub struct RsaPublicKey {
+    pkcs1_der: Vec<u8>,
+    spki_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for RsaPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RsaPublicKey(sha256:{})", self.fingerprint())
+    }
+}
+
+impl RsaPublicKey {
+    /// Reads a `PUBLIC KEY` (SubjectPublicKeyInfo) or `RSA PUBLIC KEY` (PKCS#1) PEM.
+    pub fn from_pem(text: &str) -> Result<Self, Error> {
+        let block = read_pem(text)?;
+        if !matches!(block.label.as_str(), "PUBLIC KEY" | "RSA PUBLIC KEY") {
+            return Err(Error::PemLabel {
+                found: block.label.clone(),
+                expected: "an RSA public key (`PUBLIC KEY`)",
+                hint: "point to public_signature.pem, the file uploaded to IBKR",
+            });
+        }
+        let public = aws_lc_rs::rsa::PublicKey::from_der(&block.der).map_err(|e| Error::KeyRejected(e.to_string()))?;
+        let spki_der = public
+            .as_der()
+            .map_err(|_| Error::KeyRejected("could not re-encode the public key".into()))?;
+        Ok(Self {
+            pkcs1_der: public.as_ref().to_vec(),
+            spki_der: spki_der.as_ref().to_vec(),
+        })
+    }
+
+    /// The public half of a private key.
+    pub fn of(private: &RsaPrivateKey) -> Self {
+        Self {
+            pkcs1_der: private.public_key_pkcs1_der(),
+            spki_der: private.public_key_spki_der(),
+        }
+    }
+
+    /// The key as a `PUBLIC KEY` PEM.
+    pub fn to_pem(&self) -> String {
+        public_key_pem(&self.spki_der)
+    }
+
+    /// SHA-256 of the SubjectPublicKeyInfo DER, hex.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&self.spki_der))
+    }
+
+    /// PKCS#1 `RSAPublicKey` DER, the form signature verification takes.
+    pub fn pkcs1_der(&self) -> &[u8] {
+        &self.pkcs1_der
+    }
+}

@@ -1,0 +1,67 @@
+//! Credentials: where they come from (environment, `.env` files, a generated set) and the checked
+//! form the client uses. Values are read once; keys are parsed once.
+
+pub mod env;
+pub mod generate;
+
+use std::path::{Path, PathBuf};
+
+use crate::oauth::{DhParams, RsaPrivateKey, SecretString};
+
+/// Realm for IBKR's public test consumer `TESTCONS`.
+pub const TEST_REALM: &str = "test_realm";
+/// Realm for consumer keys from the self-service portal.
+pub const LIMITED_POA: &str = "limited_poa";
+
+/// A complete, parsed credential set: what a client needs to obtain a live session token.
+pub struct Credentials {
+    pub consumer_key: String,
+    pub access_token: String,
+    /// The base64 RSA ciphertext as IBKR's portal hands it out.
+    pub access_token_secret: SecretString,
+    pub signature_key: RsaPrivateKey,
+    pub encryption_key: RsaPrivateKey,
+    pub dh_params: DhParams,
+    pub realm: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("consumer_key", &self.consumer_key)
+            .field("access_token", &self.access_token)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A credential value or file that is missing or unusable, named by its variable or path.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{variable} is not set; {hint}")]
+    Missing { variable: &'static str, hint: &'static str },
+    #[error("{}: cannot read ({source}); check {variable}", path.display())]
+    Unreadable {
+        variable: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} ({variable}): {source}", path.display())]
+    Invalid {
+        variable: &'static str,
+        path: PathBuf,
+        source: crate::oauth::Error,
+    },
+    #[error("{}: line {line}: {message}", path.display())]
+    EnvFile { path: PathBuf, line: usize, message: String },
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+pub(crate) fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        variable,
+        path: path.to_path_buf(),
+        source,
+    })
+}

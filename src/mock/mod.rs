@@ -1,0 +1,185 @@
+//! An IBKR Web API stand-in that checks every signature with real cryptography, keeps IBKR's
+//! session rules (brokerage session, idle expiry, accounts before market data, snapshot warm-up,
+//! pacing) and can play IBKR's failures on purpose. Usable from tests on a free loopback port.
+
+pub mod auth;
+mod credentials;
+pub mod data;
+pub mod faults;
+mod routes;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use credentials::ServerCredentials;
+pub use faults::{Fault, FaultKind};
+
+use crate::oauth::LiveSessionToken;
+
+/// Where the mock's one-line-per-request log goes.
+pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// A log sink that prints to standard error.
+pub fn stderr_log() -> LogSink {
+    Arc::new(|line: &str| eprintln!("{line}"))
+}
+
+/// The mock's settings. `MockConfig::new` gives IBKR's defaults.
+#[derive(Clone)]
+pub struct MockConfig {
+    pub credentials: ServerCredentials,
+    /// Until then the LST endpoint answers `invalid consumer` (a key not yet active).
+    pub activate_at: Option<SystemTime>,
+    pub faults: Vec<Fault>,
+    /// A brokerage session without requests for this long is dropped (IBKR: about 5-6 minutes).
+    pub idle_timeout: Duration,
+    /// Requests per second per session before 429 (IBKR documents 10).
+    pub rate_limit: u32,
+    /// How far `oauth_timestamp` may be from the mock's clock.
+    pub timestamp_window: Duration,
+    /// How long the `slow` fault waits before answering.
+    pub slow_delay: Duration,
+    pub log: LogSink,
+}
+
+impl MockConfig {
+    pub fn new(credentials: ServerCredentials) -> Self {
+        Self {
+            credentials,
+            activate_at: None,
+            faults: Vec::new(),
+            idle_timeout: Duration::from_secs(360),
+            rate_limit: 10,
+            timestamp_window: Duration::from_secs(300),
+            slow_delay: Duration::from_secs(30),
+            log: stderr_log(),
+        }
+    }
+}
+
+/// One access token's server-side state.
+struct Session {
+    token: LiveSessionToken,
+    expires: SystemTime,
+    buggy_variants: Vec<(&'static str, LiveSessionToken)>,
+    /// `Some` once `ssodh/init` opened the brokerage session.
+    brokerage: Option<Brokerage>,
+    last_request: Instant,
+    recent: VecDeque<Instant>,
+    session_id: String,
+}
+
+/// The brokerage (iserver) session and what IBKR remembers within it.
+#[derive(Default)]
+struct Brokerage {
+    accounts_called: bool,
+    searched: HashSet<u64>,
+    /// Conids with a market-data subscription, and the fields asked for so far.
+    subscribed: HashMap<u64, Vec<String>>,
+}
+
+struct State {
+    config: MockConfig,
+    faults: faults::FaultPlan,
+    sessions: Mutex<HashMap<String, Session>>,
+    nonces: Mutex<HashMap<String, SystemTime>>,
+    /// IBKR's `id: N` in error bodies looks like a per-request counter.
+    error_id: AtomicU64,
+    requests: AtomicU64,
+    local_addr: SocketAddr,
+}
+
+impl State {
+    fn log(&self, line: &str) {
+        (self.config.log)(line);
+    }
+
+    fn next_error_id(&self) -> u64 {
+        self.error_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Records a nonce; false if it was seen within the timestamp window.
+    fn fresh_nonce(&self, nonce: &str, now: SystemTime) -> bool {
+        let mut nonces = self.nonces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let window = self.config.timestamp_window * 2;
+        if nonces.len() > 10_000 {
+            nonces.retain(|_, seen| now.duration_since(*seen).map_or(true, |age| age < window));
+        }
+        nonces.insert(nonce.to_owned(), now).is_none()
+    }
+}
+
+/// A running mock. Dropping it without [`MockServer::stop`] also stops the server.
+pub struct MockServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Binds `listen` (port 0 for a free port) and serves until stopped.
+    pub async fn start(config: MockConfig, listen: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State {
+            faults: faults::FaultPlan::new(&config.faults),
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            nonces: Mutex::new(HashMap::new()),
+            error_id: AtomicU64::new(764),
+            requests: AtomicU64::new(0),
+            local_addr: addr,
+        });
+        let app = routes::router(state);
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = signal.await;
+            });
+            if let Err(e) = serve.await {
+                eprintln!("mock: server stopped: {e}");
+            }
+        });
+        Ok(Self { addr, shutdown: Some(shutdown), task: Some(task) })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL clients use, like `https://api.ibkr.com/v1/api`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1/api", self.addr)
+    }
+
+    /// Stops accepting requests and waits for the server task (at most a few seconds).
+    pub async fn stop(mut self) {
+        self.shutdown_now();
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
