@@ -1,8 +1,9 @@
 //! ibkr-probe: a conformance and diagnostic harness for Interactive Brokers' Web API with
 //! OAuth 1.0a. The binary is a thin front end; everything it does lives here.
 
+pub mod client;
+pub mod config;
 pub mod exit;
+pub mod mock;
 pub mod oauth;
 pub mod vectors;
-pub mod config;
-pub mod mock;

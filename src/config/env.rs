@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{read_file, ConfigError, Credentials, LIMITED_POA};
+use super::{ConfigError, Credentials, LIMITED_POA, read_file};
 use crate::oauth::{DhParams, RsaPrivateKey, Secret};
 
 /// Variables, as `(guide name, ibind name)`.
@@ -82,14 +82,23 @@ impl EnvSource {
     }
 
     fn require(&self, names: (&'static str, &'static str), hint: &'static str) -> Result<&str, ConfigError> {
-        self.get(names).ok_or(ConfigError::Missing { variable: names.0, hint })
+        self.get(names).ok_or(ConfigError::Missing {
+            variable: names.0,
+            hint,
+        })
     }
 
     /// Reads and parses every file the variables name.
     pub fn credentials(&self) -> Result<Credentials, ConfigError> {
-        let consumer_key = self.require(CONSUMER_KEY, "the 9-character consumer key from the self-service portal")?;
+        let consumer_key = self.require(
+            CONSUMER_KEY,
+            "the 9-character consumer key from the self-service portal",
+        )?;
         let access_token = self.require(ACCESS_TOKEN, "the access token from the self-service portal")?;
-        let secret = self.require(ACCESS_TOKEN_SECRET, "the base64 access token secret from the self-service portal")?;
+        let secret = self.require(
+            ACCESS_TOKEN_SECRET,
+            "the base64 access token secret from the self-service portal",
+        )?;
         let signature_key = self.key(SIGNATURE_KEY_PATH, "path to private_signature.pem")?;
         let encryption_key = self.key(ENCRYPTION_KEY_PATH, "path to private_encryption.pem")?;
         let dh_params = self.dh_params()?;

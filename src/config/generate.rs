@@ -125,7 +125,10 @@ impl GeneratedCredentials {
     /// Writes every file into `dir` (created if needed), each mode 0600. Refuses a folder that
     /// already holds any of these files unless `force`. Returns the paths written.
     pub fn write(&self, dir: &Path, force: bool) -> Result<Vec<PathBuf>, ConfigError> {
-        let write_error = |path: &Path, message: String| ConfigError::File { path: path.to_path_buf(), message };
+        let write_error = |path: &Path, message: String| ConfigError::File {
+            path: path.to_path_buf(),
+            message,
+        };
         std::fs::create_dir_all(dir).map_err(|e| write_error(dir, format!("cannot create the folder: {e}")))?;
         let dir = dir
             .canonicalize()

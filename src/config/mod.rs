@@ -53,7 +53,11 @@ pub enum ConfigError {
         source: crate::oauth::Error,
     },
     #[error("{}: line {line}: {message}", path.display())]
-    EnvFile { path: PathBuf, line: usize, message: String },
+    EnvFile {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
 }

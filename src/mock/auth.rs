@@ -8,9 +8,7 @@ use num_bigint::BigUint;
 
 use super::credentials::ServerCredentials;
 use crate::oauth::header::AuthorizationHeader;
-use crate::oauth::{
-    base_string, dh, lst_base_string, sign, LiveSessionToken, QueryConvention, Secret, SigningRequest,
-};
+use crate::oauth::{LiveSessionToken, QueryConvention, Secret, SigningRequest, base_string, dh, lst_base_string, sign};
 
 /// Why a request was refused: `message` is what IBKR's body says, `reason` what the log says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +22,10 @@ pub const LST_FAILED: &str = "LST failed";
 pub const INVALID_SIGNATURE: &str = "Invalid signature";
 
 fn refuse(message: &str, reason: impl Into<String>) -> Refusal {
-    Refusal { message: message.to_owned(), reason: reason.into() }
+    Refusal {
+        message: message.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// The request as the mock saw it, with the URLs the client may have signed.
@@ -62,11 +63,18 @@ fn check_identity(
     }
     if let Some(at) = activate_at.filter(|at| now < *at) {
         let secs = at.duration_since(now).map_or(0, |d| d.as_secs());
-        return Err(refuse(INVALID_CONSUMER, format!("consumer key not active yet (activates in {secs} s)")));
+        return Err(refuse(
+            INVALID_CONSUMER,
+            format!("consumer key not active yet (activates in {secs} s)"),
+        ));
     }
     let realm = header.realm.as_deref().unwrap_or("");
     if realm != credentials.realm {
-        let hint = if consumer == "TESTCONS" { "; TESTCONS needs realm test_realm" } else { "" };
+        let hint = if consumer == "TESTCONS" {
+            "; TESTCONS needs realm test_realm"
+        } else {
+            ""
+        };
         return Err(refuse(
             INVALID_CONSUMER,
             format!("realm {realm:?} but this consumer uses {:?}{hint}", credentials.realm),
@@ -74,16 +82,28 @@ fn check_identity(
     }
     let method = header.get("oauth_signature_method").unwrap_or("");
     if method != expected_method {
-        return Err(refuse(LST_FAILED, format!("oauth_signature_method {method:?}; expected {expected_method}")));
+        return Err(refuse(
+            LST_FAILED,
+            format!("oauth_signature_method {method:?}; expected {expected_method}"),
+        ));
     }
     let timestamp = header.get("oauth_timestamp").unwrap_or("");
     let Ok(seconds) = timestamp.parse::<u64>() else {
-        return Err(refuse(LST_FAILED, format!("oauth_timestamp {timestamp:?} is not whole seconds")));
+        return Err(refuse(
+            LST_FAILED,
+            format!("oauth_timestamp {timestamp:?} is not whole seconds"),
+        ));
     };
     let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let skew = now_secs.abs_diff(seconds);
     if skew > window.as_secs() {
-        return Err(refuse(LST_FAILED, format!("stale oauth_timestamp: {skew} s from the server's clock (allowed {} s)", window.as_secs())));
+        return Err(refuse(
+            LST_FAILED,
+            format!(
+                "stale oauth_timestamp: {skew} s from the server's clock (allowed {} s)",
+                window.as_secs()
+            ),
+        ));
     }
     if header.get("oauth_nonce").is_none_or(str::is_empty) {
         return Err(refuse(LST_FAILED, "oauth_nonce is missing"));
@@ -115,7 +135,10 @@ pub fn live_session_token(
     let token = header.get("oauth_token").unwrap_or("");
     if token != credentials.access_token {
         let detail = format!("No access secret key found for {token}");
-        return Err(Refusal { message: format!("{LST_FAILED}, error: {detail}"), reason: detail });
+        return Err(Refusal {
+            message: format!("{LST_FAILED}, error: {detail}"),
+            reason: detail,
+        });
     }
     let challenge_hex = header.get("diffie_hellman_challenge").unwrap_or("");
     let params = &credentials.dh_params;
@@ -133,11 +156,18 @@ pub fn live_session_token(
         let mut params = oauth.clone();
         params.extend(extra);
         request.urls.iter().any(|url| {
-            [QueryConvention::InBaseString, QueryConvention::UrlOnly].iter().any(|convention| {
-                let req = SigningRequest { method: request.method, url, form: &[], oauth: &params };
-                let base = lst_base_string(&Secret::new(prepend_text.to_owned()), &req, *convention);
-                sign::verify_rsa_sha256(public, base.expose().as_bytes(), signature)
-            })
+            [QueryConvention::InBaseString, QueryConvention::UrlOnly]
+                .iter()
+                .any(|convention| {
+                    let req = SigningRequest {
+                        method: request.method,
+                        url,
+                        form: &[],
+                        oauth: &params,
+                    };
+                    let base = lst_base_string(&Secret::new(prepend_text.to_owned()), &req, *convention);
+                    sign::verify_rsa_sha256(public, base.expose().as_bytes(), signature)
+                })
         })
     };
     if !verifies(prepend.expose(), None) {
@@ -168,7 +198,10 @@ pub fn live_session_token(
     padded.extend_from_slice(unsigned);
     let mut buggy_variants = Vec::new();
     if padded != *k_bytes {
-        buggy_variants.push(("K padded to the prime's length", LiveSessionToken::derive(&Secret::new(padded), secret)));
+        buggy_variants.push((
+            "K padded to the prime's length",
+            LiveSessionToken::derive(&Secret::new(padded), secret),
+        ));
     }
     if unsigned != k_bytes.as_slice() {
         buggy_variants.push((
@@ -176,7 +209,12 @@ pub fn live_session_token(
             LiveSessionToken::derive(&Secret::new(unsigned.to_vec()), secret),
         ));
     }
-    Ok(LstGrant { dh_response_hex, token, signature_hex, buggy_variants })
+    Ok(LstGrant {
+        dh_response_hex,
+        token,
+        signature_hex,
+        buggy_variants,
+    })
 }
 
 /// How an ordinary request's signature was accepted.
@@ -203,7 +241,10 @@ pub fn hmac_request(
         return Err(refuse(INVALID_SIGNATURE, "unknown oauth_token"));
     }
     let Some((lst, variants)) = token else {
-        return Err(refuse(INVALID_SIGNATURE, "no live session token for this access token: call /oauth/live_session_token first"));
+        return Err(refuse(
+            INVALID_SIGNATURE,
+            "no live session token for this access token: call /oauth/live_session_token first",
+        ));
     };
     let signature = header.get("oauth_signature").unwrap_or("");
     let oauth = oauth_params(header);
@@ -211,7 +252,12 @@ pub fn hmac_request(
         let mut params = oauth.clone();
         params.extend(extra);
         request.urls.iter().any(|url| {
-            let req = SigningRequest { method: request.method, url, form: &[], oauth: &params };
+            let req = SigningRequest {
+                method: request.method,
+                url,
+                form: &[],
+                oauth: &params,
+            };
             sign::verify_hmac_sha256(key, base_string(&req, convention).as_bytes(), signature)
         })
     };
@@ -223,12 +269,19 @@ pub fn hmac_request(
     if verifies(lst, QueryConvention::PerValueEncoded, None) {
         return Ok(Accepted::SpecOnly);
     }
-    let reason = if let Some((bug, _)) = variants.iter().find(|(_, key)| verifies(key, QueryConvention::UrlOnly, None) || verifies(key, QueryConvention::InBaseString, None)) {
+    let reason = if let Some((bug, _)) = variants.iter().find(|(_, key)| {
+        verifies(key, QueryConvention::UrlOnly, None) || verifies(key, QueryConvention::InBaseString, None)
+    }) {
         format!("HMAC-SHA256 verifies with an LST derived from {bug}: encode K like Java's BigInteger.toByteArray()")
-    } else if verifies(lst, QueryConvention::UrlOnly, Some(("realm", credentials.realm.as_str()))) {
+    } else if verifies(
+        lst,
+        QueryConvention::UrlOnly,
+        Some(("realm", credentials.realm.as_str())),
+    ) {
         "realm is in the base string: it belongs only in the Authorization header".to_owned()
     } else {
-        "HMAC-SHA256 signature does not verify with this session's LST (LST bytes, base string or URL differ)".to_owned()
+        "HMAC-SHA256 signature does not verify with this session's LST (LST bytes, base string or URL differ)"
+            .to_owned()
     };
     Err(refuse(INVALID_SIGNATURE, reason))
 }

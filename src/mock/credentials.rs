@@ -60,8 +60,12 @@ impl ServerCredentials {
     /// Reads `mock-server.json` (as written by `keys generate`), naming the field on error.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = zeroize::Zeroizing::new(crate::config::read_file("--credentials", path)?);
-        let invalid = |message: String| ConfigError::File { path: path.to_path_buf(), message };
-        let file: ServerFile = serde_json::from_str(&text).map_err(|e| invalid(format!("not a mock-server.json: {e}")))?;
+        let invalid = |message: String| ConfigError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        let file: ServerFile =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("not a mock-server.json: {e}")))?;
         let secret = hex::decode(&file.access_token_secret_plain_hex)
             .map_err(|e| invalid(format!("access_token_secret_plain_hex: {e}")))?;
         let invalid_field = |field: &str, e: crate::oauth::Error| invalid(format!("{field}: {e}"));

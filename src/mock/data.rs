@@ -1,7 +1,7 @@
 //! The mock's market: a few real contracts (the guide's ARM options among them), with response
 //! shapes as IBKR documents them (see the README's mock section for sources and disagreements).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// A stock the mock knows, with the numbers its snapshot serves.
 #[derive(Debug, Clone, Copy)]
@@ -15,13 +15,37 @@ pub struct Stock {
 }
 
 /// ARM Holdings ADR on NASDAQ: the guide's underlying.
-pub const ARM: Stock = Stock { conid: 653_400_472, symbol: "ARM", company: "ARM HOLDINGS PLC-ADR", exchange: "NASDAQ", last: 141.37 };
+pub const ARM: Stock = Stock {
+    conid: 653_400_472,
+    symbol: "ARM",
+    company: "ARM HOLDINGS PLC-ADR",
+    exchange: "NASDAQ",
+    last: 141.37,
+};
 
 pub const STOCKS: [Stock; 4] = [
     ARM,
-    Stock { conid: 265_598, symbol: "AAPL", company: "APPLE INC", exchange: "NASDAQ", last: 228.52 },
-    Stock { conid: 8314, symbol: "IBM", company: "INTL BUSINESS MACHINES CORP", exchange: "NYSE", last: 251.18 },
-    Stock { conid: 756_733, symbol: "SPY", company: "SPDR S&P 500 ETF TRUST", exchange: "ARCA", last: 668.09 },
+    Stock {
+        conid: 265_598,
+        symbol: "AAPL",
+        company: "APPLE INC",
+        exchange: "NASDAQ",
+        last: 228.52,
+    },
+    Stock {
+        conid: 8314,
+        symbol: "IBM",
+        company: "INTL BUSINESS MACHINES CORP",
+        exchange: "NYSE",
+        last: 251.18,
+    },
+    Stock {
+        conid: 756_733,
+        symbol: "SPY",
+        company: "SPDR S&P 500 ETF TRUST",
+        exchange: "ARCA",
+        last: 668.09,
+    },
 ];
 
 /// Option months the search answer lists (the guide's AUG25 first).
@@ -65,7 +89,9 @@ pub fn search(symbol: &str) -> Value {
 
 /// Parses IBKR's `MMMYY` month (e.g. `AUG25`) into (year, month 1-12).
 pub fn parse_month(text: &str) -> Option<(u32, u32)> {
-    const NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const NAMES: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
     if text.len() != 5 || !text.is_ascii() {
         return None;
     }
@@ -77,7 +103,10 @@ pub fn parse_month(text: &str) -> Option<(u32, u32)> {
 /// Strikes 5 apart around the underlying's price, ascending, the same for calls and puts.
 fn strike_list(stock: &Stock) -> Vec<f64> {
     let center = (stock.last / 5.0).round() * 5.0;
-    let mut strikes: Vec<f64> = (-10..=10).map(|i| center + f64::from(i) * 5.0).filter(|s| *s > 0.0).collect();
+    let mut strikes: Vec<f64> = (-10..=10)
+        .map(|i| center + f64::from(i) * 5.0)
+        .filter(|s| *s > 0.0)
+        .collect();
     if stock.conid == ARM.conid {
         // The guide's strikes: 143 and 145 exist for ARM.
         strikes.extend([143.0, 147.0]);
@@ -111,7 +140,9 @@ fn option_conid(underlying: u64, expiry: &str, strike: f64, right: char) -> u64 
     }
     // FNV-1a over the description, folded into IBKR's 9-digit range.
     let text = format!("{underlying}{expiry}{strike}{right}");
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     700_000_000 + hash % 200_000_000
 }
 
@@ -119,7 +150,11 @@ fn option_conid(underlying: u64, expiry: &str, strike: f64, right: char) -> u64 
 /// (IBKR returns several expiries for one month).
 fn expiries(year: u32, month: u32) -> Vec<(String, u32)> {
     // Day of week of the 1st (Zeller-like, 0 = Monday), then Fridays.
-    let (y, m) = if month < 3 { (year - 1, month + 12) } else { (year, month) };
+    let (y, m) = if month < 3 {
+        (year - 1, month + 12)
+    } else {
+        (year, month)
+    };
     let k = y % 100;
     let j = y / 100;
     let h = (1 + (13 * (m + 1)) / 5 + k + k / 4 + j / 4 + 5 * j) % 7; // 0 = Saturday
@@ -328,14 +363,33 @@ mod tests {
         let strikes = strikes(ARM.conid, "AUG25", true).unwrap();
         assert!(strikes["call"].as_array().unwrap().contains(&json!(143.0)));
         assert!(strikes["call"].as_array().unwrap().contains(&json!(145.0)));
-        assert_eq!(super::strikes(ARM.conid, "AUG25", false).unwrap(), json!({"call": [], "put": []}));
+        assert_eq!(
+            super::strikes(ARM.conid, "AUG25", false).unwrap(),
+            json!({"call": [], "put": []})
+        );
         let info = info(ARM.conid, "AUG25", 143.0, Some('C')).unwrap();
-        let conids: Vec<u64> = info.as_array().unwrap().iter().map(|c| c["conid"].as_u64().unwrap()).collect();
+        let conids: Vec<u64> = info
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["conid"].as_u64().unwrap())
+            .collect();
         assert!(conids.contains(&ARM_AUG25_143_C), "{info}");
-        let aug22 = info.as_array().unwrap().iter().find(|c| c["maturityDate"] == "20250822").unwrap();
+        let aug22 = info
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["maturityDate"] == "20250822")
+            .unwrap();
         assert_eq!(aug22["desc2"], "AUG 22 '25 143 Call");
         let info145 = super::info(ARM.conid, "AUG25", 145.0, Some('C')).unwrap();
-        assert!(info145.as_array().unwrap().iter().any(|c| c["conid"] == ARM_AUG25_145_C));
+        assert!(
+            info145
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["conid"] == ARM_AUG25_145_C)
+        );
     }
 
     #[test]

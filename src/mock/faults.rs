@@ -51,11 +51,17 @@ impl FromStr for Fault {
     /// `NAME` (every request) or `NAME:RATE` with RATE in (0, 1].
     fn from_str(text: &str) -> Result<Self, String> {
         let (name, rate) = text.split_once(':').unwrap_or((text, "1"));
-        let kind = FaultKind::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
-            let names: Vec<&str> = FaultKind::ALL.iter().map(|(n, _)| *n).collect();
-            format!("unknown fault {name:?}; expected one of {}", names.join(", "))
-        })?;
-        let rate: f64 = rate.parse().map_err(|_| format!("fault rate {rate:?} is not a number"))?;
+        let kind = FaultKind::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FaultKind::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown fault {name:?}; expected one of {}", names.join(", "))
+            })?;
+        let rate: f64 = rate
+            .parse()
+            .map_err(|_| format!("fault rate {rate:?} is not a number"))?;
         if !(rate > 0.0 && rate <= 1.0) {
             return Err(format!("fault rate {rate} must be in (0, 1]"));
         }
@@ -71,7 +77,9 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     pub fn new(faults: &[Fault]) -> Self {
-        Self { faults: faults.iter().map(|f| (*f, Mutex::new(0.0))).collect() }
+        Self {
+            faults: faults.iter().map(|f| (*f, Mutex::new(0.0))).collect(),
+        }
     }
 
     /// The fault that hits this request, if any (the first listed wins when several are due).
@@ -95,7 +103,13 @@ mod tests {
 
     #[test]
     fn parses_names_and_rates() {
-        assert_eq!("slow".parse::<Fault>().unwrap(), Fault { kind: FaultKind::Slow, rate: 1.0 });
+        assert_eq!(
+            "slow".parse::<Fault>().unwrap(),
+            Fault {
+                kind: FaultKind::Slow,
+                rate: 1.0
+            }
+        );
         assert_eq!("server-error:0.5".parse::<Fault>().unwrap().rate, 0.5);
         assert!("server-eror".parse::<Fault>().unwrap_err().contains("server-error"));
         assert!("slow:0".parse::<Fault>().is_err());

@@ -147,7 +147,11 @@ impl MockServer {
                 eprintln!("mock: server stopped: {e}");
             }
         });
-        Ok(Self { addr, shutdown: Some(shutdown), task: Some(task) })
+        Ok(Self {
+            addr,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
     }
 
     /// The address it listens on.

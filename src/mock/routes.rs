@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::auth::{self, Accepted, IncomingRequest};
 use super::data;
@@ -30,11 +30,19 @@ struct Reply {
 }
 
 fn reply(status: StatusCode, body: Value) -> Reply {
-    Reply { status, body, note: None }
+    Reply {
+        status,
+        body,
+        note: None,
+    }
 }
 
 fn refused(status: StatusCode, body: Value, note: impl Into<String>) -> Reply {
-    Reply { status, body, note: Some(note.into()) }
+    Reply {
+        status,
+        body,
+        note: Some(note.into()),
+    }
 }
 
 fn bad_request(message: &str) -> Reply {
@@ -60,7 +68,11 @@ async fn handle(
     let path = uri.path().to_owned();
     let fault = state.faults.next();
     let log = |status: u16, note: &str| {
-        let note = if note.is_empty() { String::new() } else { format!(" ({note})") };
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({note})")
+        };
         state.log(&format!("mock: {method} {path} -> {status}{note}"));
     };
     match fault {
@@ -85,13 +97,23 @@ async fn handle(
         _ => {}
     }
     let result = match fault {
-        Some(FaultKind::RateLimit) => refused(StatusCode::TOO_MANY_REQUESTS, json!({"error": "Too Many Requests"}), "fault rate-limit"),
-        Some(FaultKind::InvalidSignature) => {
-            refused(StatusCode::UNAUTHORIZED, json!({"error": auth::INVALID_SIGNATURE}), "fault invalid-signature")
-        }
+        Some(FaultKind::RateLimit) => refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": "Too Many Requests"}),
+            "fault rate-limit",
+        ),
+        Some(FaultKind::InvalidSignature) => refused(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": auth::INVALID_SIGNATURE}),
+            "fault invalid-signature",
+        ),
         Some(FaultKind::ServerError) => {
             if state.next_error_id() % 2 == 0 {
-                refused(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "failed to process request"}), "fault server-error")
+                refused(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "failed to process request"}),
+                    "fault server-error",
+                )
             } else {
                 refused(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -126,7 +148,11 @@ fn candidate_urls(state: &State, uri: &Uri, headers: &HeaderMap) -> Vec<String> 
 
 fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Reply {
     let Some(route) = uri.path().strip_prefix("/v1/api") else {
-        return refused(StatusCode::NOT_FOUND, json!({"error": "Not Found"}), "the Web API lives under /v1/api");
+        return refused(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Not Found"}),
+            "the Web API lives under /v1/api",
+        );
     };
     let now = SystemTime::now();
     let is_lst = route == "/oauth/live_session_token";
@@ -141,7 +167,11 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         Err(why) => return refused(StatusCode::UNAUTHORIZED, json!({"error": auth::INVALID_SIGNATURE}), why),
     };
     let urls = candidate_urls(state, uri, headers);
-    let request = IncomingRequest { method: method.as_str(), urls: &urls, header: &header };
+    let request = IncomingRequest {
+        method: method.as_str(),
+        urls: &urls,
+        header: &header,
+    };
     let nonce = header.get("oauth_nonce").unwrap_or("");
     if !nonce.is_empty() && !state.fresh_nonce(nonce, now) {
         let why = "replayed oauth_nonce: every request needs a fresh nonce";
@@ -156,11 +186,19 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
 
     if is_lst {
         if method != Method::POST {
-            return refused(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "Method Not Allowed"}), "use POST");
+            return refused(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "Method Not Allowed"}),
+                "use POST",
+            );
         }
         let mut b = vec![0u8; 32];
         if SystemRandom.fill(&mut b).is_err() {
-            return refused(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal error"}), "no randomness");
+            return refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal error"}),
+                "no randomness",
+            );
         }
         return match auth::live_session_token(credentials, &request, now, window, state.config.activate_at, &b) {
             Ok(grant) => {
@@ -195,14 +233,28 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
     let token = session.as_ref().map(|s| (&s.token, s.buggy_variants.as_slice()));
     let accepted = match auth::hmac_request(credentials, &request, now, window, token) {
         Ok(accepted) => accepted,
-        Err(refusal) => return refused(StatusCode::UNAUTHORIZED, json!({"error": refusal.message}), refusal.reason),
+        Err(refusal) => {
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                json!({"error": refusal.message}),
+                refusal.reason,
+            );
+        }
     };
     let Some(session) = session else {
-        return refused(StatusCode::UNAUTHORIZED, json!({"error": auth::INVALID_SIGNATURE}), "no session");
+        return refused(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": auth::INVALID_SIGNATURE}),
+            "no session",
+        );
     };
     // Pacing: a sliding one-second window per session.
     let instant = Instant::now();
-    while session.recent.front().is_some_and(|t| instant.duration_since(*t).as_secs_f64() >= 1.0) {
+    while session
+        .recent
+        .front()
+        .is_some_and(|t| instant.duration_since(*t).as_secs_f64() >= 1.0)
+    {
         session.recent.pop_front();
     }
     if session.recent.len() >= state.config.rate_limit as usize {
@@ -224,8 +276,9 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
     if accepted == Accepted::SpecOnly {
         notes.push("signed with RFC 5849 per-value encoding: accepted by the spec, unproven at IBKR".to_owned());
     }
-    let query: Vec<(String, String)> =
-        query_pairs(uri.query().unwrap_or("")).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
+    let query: Vec<(String, String)> = query_pairs(uri.query().unwrap_or(""))
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect();
     let mut result = endpoint(state, session, method, route, &query, body, now);
     if let Some(note) = result.note.take() {
         notes.push(note);
@@ -289,7 +342,9 @@ fn endpoint(
             }
             return reply(StatusCode::OK, status);
         }
-        "/iserver/auth/status" if get_or_post => return reply(StatusCode::OK, auth_status(session.brokerage.is_some())),
+        "/iserver/auth/status" if get_or_post => {
+            return reply(StatusCode::OK, auth_status(session.brokerage.is_some()));
+        }
         "/tickle" if get_or_post => {
             let remaining = state.config.idle_timeout.as_millis() as u64;
             let mut iserver_status = auth_status(session.brokerage.is_some());
@@ -317,7 +372,11 @@ fn endpoint(
         _ => {}
     }
     if !route.starts_with("/iserver/") {
-        return refused(StatusCode::NOT_FOUND, json!({"error": "Not Found"}), "the mock does not serve this endpoint");
+        return refused(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Not Found"}),
+            "the mock does not serve this endpoint",
+        );
     }
     let Some(brokerage) = session.brokerage.as_mut() else {
         return bad_request("no bridge").with_note("no brokerage session: POST /iserver/auth/ssodh/init first");
@@ -337,7 +396,10 @@ fn endpoint(
             reply(StatusCode::OK, data::search(symbol))
         }
         ("GET", "/iserver/secdef/strikes") => {
-            let (Some(conid), Some(month)) = (param(query, "conid").and_then(|c| c.parse().ok()), param(query, "month")) else {
+            let (Some(conid), Some(month)) = (
+                param(query, "conid").and_then(|c| c.parse().ok()),
+                param(query, "month"),
+            ) else {
                 return bad_request("conid and month are required");
             };
             match data::strikes(conid, month, brokerage.searched.contains(&conid)) {
@@ -349,7 +411,9 @@ fn endpoint(
             let conid = param(query, "conid").and_then(|c| c.parse().ok());
             let month = param(query, "month");
             let strike = param(query, "strike").and_then(|s| s.parse::<f64>().ok());
-            let right = param(query, "right").and_then(|r| r.chars().next()).map(|c| c.to_ascii_uppercase());
+            let right = param(query, "right")
+                .and_then(|r| r.chars().next())
+                .map(|c| c.to_ascii_uppercase());
             match (conid, month, strike) {
                 (Some(conid), Some(month), Some(strike)) => match data::info(conid, month, strike, right) {
                     Some(body) => reply(StatusCode::OK, body),
@@ -364,7 +428,9 @@ fn endpoint(
             reply(StatusCode::OK, json!({"unsubscribed": true}))
         }
         ("POST", "/iserver/marketdata/unsubscribe") => {
-            let conid = serde_json::from_slice::<Value>(body).ok().and_then(|v| v["conid"].as_u64());
+            let conid = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v["conid"].as_u64());
             match conid {
                 Some(conid) => {
                     brokerage.subscribed.remove(&conid);
@@ -373,7 +439,11 @@ fn endpoint(
                 None => bad_request("conid required"),
             }
         }
-        _ => refused(StatusCode::NOT_FOUND, json!({"error": "Not Found"}), "the mock does not serve this endpoint"),
+        _ => refused(
+            StatusCode::NOT_FOUND,
+            json!({"error": "Not Found"}),
+            "the mock does not serve this endpoint",
+        ),
     }
 }
 
@@ -420,7 +490,11 @@ fn snapshot(brokerage: &mut Brokerage, query: &[(String, String)], now: SystemTi
             data::snapshot_entry(*conid, known, warmed_up, now_ms(now))
         })
         .collect();
-    Reply { status: StatusCode::OK, body: Value::Array(entries), note }
+    Reply {
+        status: StatusCode::OK,
+        body: Value::Array(entries),
+        note,
+    }
 }
 
 fn accounts() -> Value {

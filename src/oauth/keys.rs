@@ -299,7 +299,10 @@ pub fn generate_rsa_2048_pem() -> Result<super::SecretString, Error> {
     let der = pair
         .as_der()
         .map_err(|_| Error::KeyRejected("could not encode the new key".into()))?;
-    Ok(super::Secret::new(pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref()))))
+    Ok(super::Secret::new(pem::encode(&pem::Pem::new(
+        "PRIVATE KEY",
+        der.as_ref(),
+    ))))
 }
 
 /// A public key (SubjectPublicKeyInfo DER) as a `PUBLIC KEY` PEM, what IBKR's portal takes.

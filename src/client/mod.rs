@@ -1,0 +1,432 @@
+//! The HTTP client for IBKR's Web API (or the mock): the LST handshake, the brokerage session,
+//! signed requests, pacing, and bounded retries with backoff and jitter.
+
+pub mod error;
+pub mod pacer;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Method;
+use serde_json::Value;
+
+pub use error::{ClientError, IbkrMessage};
+use pacer::Pacer;
+
+use crate::config::Credentials;
+use crate::oauth::encode::{Space, percent_encode_into};
+use crate::oauth::{
+    DhExponent, LiveSessionToken, QueryConvention, RandomSource, SignatureMethod, SigningRequest, SystemRandom,
+    base_string, dh, header, lst, lst_base_string, sign,
+};
+
+/// IBKR's production base URL.
+pub const IBKR_BASE_URL: &str = "https://api.ibkr.com/v1/api";
+
+/// How the client behaves on the wire.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: String,
+    /// Per-attempt timeout, connection to last body byte.
+    pub timeout: Duration,
+    /// Requests per second across the client (IBKR allows about 10).
+    pub rate: f64,
+    /// Extra attempts after the first for 429, 5xx and connection errors.
+    pub max_retries: u32,
+    /// First backoff; doubles per retry, plus up to 100% jitter.
+    pub backoff: Duration,
+    /// How query parameters enter HMAC base strings.
+    pub query_convention: QueryConvention,
+    /// DH exponent size in bytes (32 = 256 bits).
+    pub dh_exponent_bytes: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            base_url: IBKR_BASE_URL.to_owned(),
+            timeout: Duration::from_secs(10),
+            rate: 10.0,
+            max_retries: 3,
+            backoff: Duration::from_millis(250),
+            query_convention: QueryConvention::InBaseString,
+            dh_exponent_bytes: dh::DEFAULT_EXPONENT_BYTES,
+        }
+    }
+}
+
+/// A response, whatever its status: callers decide what a 4xx means.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: bytes::Bytes,
+    /// Time of the last attempt.
+    pub elapsed: Duration,
+    /// Attempts made, 1 when no retry was needed.
+    pub attempts: u32,
+}
+
+impl ApiResponse {
+    /// The body as JSON.
+    pub fn json(&self) -> Result<Value, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// What the LST handshake produced (no secrets: the LST itself stays inside the client).
+#[derive(Debug, Clone)]
+pub struct LstSummary {
+    pub expires_ms: u64,
+    /// The server's `Date` header, to measure clock skew.
+    pub server_date: Option<String>,
+    pub attempts: u32,
+}
+
+/// A signed-request client for one credential set.
+pub struct Client {
+    http: reqwest::Client,
+    options: ClientOptions,
+    credentials: Credentials,
+    pacer: Pacer,
+    token: Mutex<Option<LiveSessionToken>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.options.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(credentials: Credentials, mut options: ClientOptions) -> Result<Self, ClientError> {
+        let trimmed = options.base_url.trim_end_matches('/').to_owned();
+        if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+            return Err(ClientError::BaseUrl(options.base_url));
+        }
+        options.base_url = trimmed;
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            .user_agent(concat!("ibkr-probe/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Network {
+                step: "client setup",
+                attempts: 0,
+                detail: e.to_string(),
+            })?;
+        Ok(Self {
+            http,
+            pacer: Pacer::new(options.rate),
+            options,
+            credentials,
+            token: Mutex::new(None),
+        })
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
+        let mut url = String::with_capacity(self.options.base_url.len() + path.len() + 64);
+        url.push_str(&self.options.base_url);
+        if !path.starts_with('/') {
+            url.push('/');
+        }
+        url.push_str(path);
+        for (i, (name, value)) in query.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            percent_encode_into(&mut url, name, Space::Percent);
+            url.push('=');
+            // Commas stay literal, as IBKR's own clients send `conids=1,2`.
+            for (j, part) in value.split(',').enumerate() {
+                if j > 0 {
+                    url.push(',');
+                }
+                percent_encode_into(&mut url, part, Space::Percent);
+            }
+        }
+        url
+    }
+
+    /// The full handshake: decrypt the secret, send the DH challenge signed RSA-SHA256 with the
+    /// prepend, derive K and the LST, and check it against the server's signature.
+    pub async fn live_session_token(&self) -> Result<LstSummary, ClientError> {
+        const STEP: &str = "live session token";
+        let oauth_error = |source| ClientError::OAuth { step: STEP, source };
+        let creds = &self.credentials;
+        let secret = lst::decrypt_access_token_secret(&creds.encryption_key, creds.access_token_secret.expose())
+            .map_err(oauth_error)?;
+        let prepend = lst::prepend(&secret);
+        let mut rng = SystemRandom;
+        let a = DhExponent::generate(&mut rng, self.options.dh_exponent_bytes).map_err(oauth_error)?;
+        let challenge = dh::challenge_hex(&creds.dh_params, &a);
+        let url = self.url("/oauth/live_session_token", &[]);
+
+        let response = self
+            .send(STEP, Method::POST, &url, None, |nonce, timestamp| {
+                let params = [
+                    ("diffie_hellman_challenge", challenge.as_str()),
+                    ("oauth_consumer_key", creds.consumer_key.as_str()),
+                    ("oauth_nonce", nonce),
+                    ("oauth_signature_method", SignatureMethod::RsaSha256.as_str()),
+                    ("oauth_timestamp", timestamp),
+                    ("oauth_token", creds.access_token.as_str()),
+                ];
+                let request = SigningRequest {
+                    method: "POST",
+                    url: &url,
+                    form: &[],
+                    oauth: &params,
+                };
+                let base = lst_base_string(&prepend, &request, QueryConvention::InBaseString);
+                let signature = sign::rsa_sha256(&creds.signature_key, base.expose().as_bytes())?;
+                Ok(header::authorization_header(&creds.realm, &params, &signature))
+            })
+            .await?;
+        if !response.is_success() {
+            return Err(ClientError::Ibkr {
+                step: STEP,
+                message: IbkrMessage::parse(response.status, &response.body),
+            });
+        }
+        let body = response.json().map_err(|e| ClientError::Protocol {
+            step: STEP,
+            detail: format!("body is not JSON: {e}"),
+        })?;
+        let field = |name: &str| {
+            body.get(name).ok_or_else(|| ClientError::Protocol {
+                step: STEP,
+                detail: format!("no `{name}` in the answer"),
+            })
+        };
+        let dh_response = field("diffie_hellman_response")?.as_str().unwrap_or_default();
+        let server_signature = field("live_session_token_signature")?.as_str().unwrap_or_default();
+        let expires_ms = field("live_session_token_expiration")?.as_u64().unwrap_or_default();
+        let k = dh::shared_secret(&creds.dh_params, &a, dh_response).map_err(oauth_error)?;
+        let token = LiveSessionToken::derive(&k, &secret);
+        if !token.validate(&creds.consumer_key, server_signature) {
+            return Err(ClientError::LstValidation);
+        }
+        *self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
+        let server_date = response
+            .headers
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .map(str::to_owned);
+        Ok(LstSummary {
+            expires_ms,
+            server_date,
+            attempts: response.attempts,
+        })
+    }
+
+    /// A request signed HMAC-SHA256 with the LST. Returns any status; retries 429/5xx and
+    /// connection failures within the configured bounds.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        json: Option<&Value>,
+    ) -> Result<ApiResponse, ClientError> {
+        let token = self
+            .token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(ClientError::NoSession)?;
+        let url = self.url(path, query);
+        let creds = &self.credentials;
+        let convention = self.options.query_convention;
+        let method_name = method.as_str().to_owned();
+        self.send("request", method, &url, json, |nonce, timestamp| {
+            let params = [
+                ("oauth_consumer_key", creds.consumer_key.as_str()),
+                ("oauth_nonce", nonce),
+                ("oauth_signature_method", SignatureMethod::HmacSha256.as_str()),
+                ("oauth_timestamp", timestamp),
+                ("oauth_token", creds.access_token.as_str()),
+            ];
+            let request = SigningRequest {
+                method: &method_name,
+                url: &url,
+                form: &[],
+                oauth: &params,
+            };
+            let signature = sign::hmac_sha256(&token, base_string(&request, convention).as_bytes());
+            Ok(header::authorization_header(&creds.realm, &params, &signature))
+        })
+        .await
+    }
+
+    /// Sends one logical request: pacing, a fresh signature per attempt, retries with backoff.
+    async fn send(
+        &self,
+        step: &'static str,
+        method: Method,
+        url: &str,
+        json: Option<&Value>,
+        authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
+    ) -> Result<ApiResponse, ClientError> {
+        let mut rng = SystemRandom;
+        let idempotent = method == Method::GET;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let last = attempt > self.options.max_retries;
+            self.pacer.wait().await;
+            let nonce = header::nonce(&mut rng).map_err(|source| ClientError::OAuth { step, source })?;
+            let timestamp = header::timestamp(SystemTime::now());
+            let authorization = authorize(&nonce, &timestamp).map_err(|source| ClientError::OAuth { step, source })?;
+            let mut builder = self
+                .http
+                .request(method.clone(), url)
+                .header("authorization", authorization);
+            builder = match json {
+                Some(body) => builder.json(body),
+                // IBKR answers 411 to a POST without Content-Length.
+                None if method == Method::POST => builder.header("content-length", "0").body(""),
+                None => builder,
+            };
+            let started = Instant::now();
+            let outcome = match builder.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    response.bytes().await.map(|body| ApiResponse {
+                        status,
+                        headers,
+                        body,
+                        elapsed: started.elapsed(),
+                        attempts: attempt,
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(response) => {
+                    let retryable = response.status == 429 || matches!(response.status, 500 | 502 | 503 | 504);
+                    let safe = idempotent || matches!(response.status, 429 | 503);
+                    if !retryable || !safe || last {
+                        return Ok(response);
+                    }
+                }
+                Err(e) => {
+                    let safe = idempotent || e.is_connect();
+                    if !safe || last {
+                        return Err(if e.is_timeout() {
+                            ClientError::Timeout {
+                                step,
+                                attempts: attempt,
+                                timeout: self.options.timeout,
+                            }
+                        } else {
+                            ClientError::Network {
+                                step,
+                                attempts: attempt,
+                                detail: error_chain(&e),
+                            }
+                        });
+                    }
+                }
+            }
+            tokio::time::sleep(self.backoff(attempt, &mut rng)).await;
+        }
+    }
+
+    /// Exponential backoff with full jitter: base * 2^(attempt-1) * (1 + random[0,1)).
+    fn backoff(&self, attempt: u32, rng: &mut dyn RandomSource) -> Duration {
+        let mut byte = [0u8; 1];
+        let jitter = if rng.fill(&mut byte).is_ok() {
+            f64::from(byte[0]) / 256.0
+        } else {
+            0.5
+        };
+        let exponential = self.options.backoff.saturating_mul(1 << (attempt - 1).min(6));
+        exponential.mul_f64(1.0 + jitter)
+    }
+
+    /// `POST /iserver/auth/ssodh/init {"publish":true,"compete":true}`: opens the brokerage session.
+    pub async fn init_brokerage_session(&self) -> Result<Value, ClientError> {
+        let body = serde_json::json!({"publish": true, "compete": true});
+        self.expect_json("ssodh/init", Method::POST, "/iserver/auth/ssodh/init", &[], Some(&body))
+            .await
+    }
+
+    /// `POST /tickle`: keeps the session alive (IBKR drops it after about 5 minutes idle).
+    pub async fn tickle(&self) -> Result<Value, ClientError> {
+        self.expect_json("tickle", Method::POST, "/tickle", &[], None).await
+    }
+
+    /// `POST /iserver/auth/status`.
+    pub async fn auth_status(&self) -> Result<Value, ClientError> {
+        self.expect_json("auth status", Method::POST, "/iserver/auth/status", &[], None)
+            .await
+    }
+
+    /// `POST /logout`.
+    pub async fn logout(&self) -> Result<Value, ClientError> {
+        self.expect_json("logout", Method::POST, "/logout", &[], None).await
+    }
+
+    /// A request whose success is a JSON body; anything else becomes a typed error.
+    pub async fn expect_json(
+        &self,
+        step: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, ClientError> {
+        let response = self
+            .request(method, path, query, body)
+            .await
+            .map_err(|e| rename_step(e, step))?;
+        if !response.is_success() {
+            return Err(ClientError::Ibkr {
+                step,
+                message: IbkrMessage::parse(response.status, &response.body),
+            });
+        }
+        response.json().map_err(|e| ClientError::Protocol {
+            step,
+            detail: format!("body is not JSON: {e}"),
+        })
+    }
+}
+
+fn rename_step(error: ClientError, step: &'static str) -> ClientError {
+    match error {
+        ClientError::Network { attempts, detail, .. } => ClientError::Network { step, attempts, detail },
+        ClientError::Timeout { attempts, timeout, .. } => ClientError::Timeout {
+            step,
+            attempts,
+            timeout,
+        },
+        other => other,
+    }
+}
+
+/// An error with its causes, for messages that say what actually broke.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,442 @@
+//! The client against the mock over loopback: the whole flow, then every refusal the mock must
+//! make, with IBKR's bodies and a log line saying why.
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{client, generated, start_mock};
+use ibkr_probe::client::ClientError;
+use ibkr_probe::oauth::{
+    DhExponent, LiveSessionToken, QueryConvention, Secret, SigningRequest, SystemRandom, base_string, dh, header, lst,
+    lst_base_string, sign,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
+    let (mock, log) = start_mock(|_| {}).await;
+    let client = client(mock.base_url());
+    let summary = client.live_session_token().await.unwrap();
+    assert!(summary.expires_ms > 1_700_000_000_000);
+
+    let init = client.init_brokerage_session().await.unwrap();
+    assert_eq!(init["authenticated"], true);
+    assert_eq!(client.auth_status().await.unwrap()["connected"], true);
+
+    let accounts = client
+        .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(accounts["accounts"][0], "DU1234567");
+
+    let search = client
+        .expect_json(
+            "search",
+            Method::GET,
+            "/iserver/secdef/search",
+            &[("symbol", "ARM")],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(search[0]["conid"], "653400472");
+    let strikes = client
+        .expect_json(
+            "strikes",
+            Method::GET,
+            "/iserver/secdef/strikes",
+            &[("conid", "653400472"), ("sectype", "OPT"), ("month", "AUG25")],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(strikes["call"].as_array().unwrap().contains(&json!(143.0)));
+    let info = client
+        .expect_json(
+            "info",
+            Method::GET,
+            "/iserver/secdef/info",
+            &[
+                ("conid", "653400472"),
+                ("sectype", "OPT"),
+                ("month", "AUG25"),
+                ("strike", "143"),
+                ("right", "C"),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        info.as_array().unwrap().iter().any(|c| c["conid"] == 804_155_360u64),
+        "{info}"
+    );
+
+    let query = [("conids", "804155360,653400472"), ("fields", "31,84,85,86,88")];
+    let first = client
+        .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
+        .await
+        .unwrap();
+    assert!(
+        first.as_array().unwrap().iter().all(|e| e.get("31").is_none()),
+        "first call only subscribes: {first}"
+    );
+    let second = client
+        .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
+        .await
+        .unwrap();
+    let option = second
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["conid"] == 804_155_360u64)
+        .unwrap();
+    let ask: f64 = option["86"].as_str().unwrap().parse().unwrap();
+    assert!(ask > 0.5 && ask < 5.0, "86 is the ask price: {option}");
+    assert_eq!(option["85"], "598", "85 is the ask size");
+
+    let tickle = client.tickle().await.unwrap();
+    assert_eq!(tickle["iserver"]["authStatus"]["authenticated"], true);
+    assert_eq!(client.logout().await.unwrap()["status"], true);
+    let after = client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(after.status, 401, "after logout the LST is gone");
+    mock.stop().await;
+    assert!(log.lines().iter().all(|l| l.starts_with("mock: ")), "{:?}", log.lines());
+}
+
+#[tokio::test]
+async fn market_data_rules_no_bridge_and_accounts_first() {
+    let (mock, log) = start_mock(|_| {}).await;
+    let client = client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    let err = client
+        .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no bridge") && err.to_string().contains("ssodh/init"),
+        "{err}"
+    );
+    client.init_brokerage_session().await.unwrap();
+    let query = [("conids", "653400472"), ("fields", "31")];
+    for _ in 0..2 {
+        let body = client
+            .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
+            .await
+            .unwrap();
+        assert!(body[0].get("31").is_none(), "no data before /iserver/accounts");
+    }
+    assert!(log.last().contains("before /iserver/accounts"), "{}", log.last());
+    let missing = client
+        .request(Method::GET, "/iserver/marketdata/snapshot", &[("fields", "31")], None)
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.json().unwrap()["error"], "Bad Request: Conid(s) missing");
+    // Strikes are empty until the underlying was searched in this session.
+    client
+        .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    let strikes = client
+        .expect_json(
+            "strikes",
+            Method::GET,
+            "/iserver/secdef/strikes",
+            &[("conid", "653400472"), ("sectype", "OPT"), ("month", "AUG25")],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(strikes, json!({"call": [], "put": []}));
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn every_query_convention_signs_and_the_unproven_one_is_noted() {
+    let (mock, log) = start_mock(|_| {}).await;
+    for convention in QueryConvention::ALL {
+        let mut options = common::options(mock.base_url());
+        options.query_convention = convention;
+        let client = ibkr_probe::client::Client::new(generated().credentials().unwrap(), options).unwrap();
+        client.live_session_token().await.unwrap();
+        client.init_brokerage_session().await.unwrap();
+        let response = client
+            .request(
+                Method::GET,
+                "/iserver/secdef/search",
+                &[("symbol", "ARM"), ("name", "a b,c")],
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200, "{convention:?}: {}", log.last());
+        let noted = log.last().contains("unproven at IBKR");
+        assert_eq!(noted, convention == QueryConvention::PerValueEncoded, "{}", log.last());
+    }
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn activation_time_answers_invalid_consumer_until_then() {
+    let at = SystemTime::now() + Duration::from_millis(1500);
+    let (mock, log) = start_mock(|c| c.activate_at = Some(at)).await;
+    let client = client(mock.base_url());
+    match client.live_session_token().await.unwrap_err() {
+        ClientError::Ibkr { message, .. } => {
+            assert_eq!((message.status, message.message.as_str()), (401, "invalid consumer"));
+            assert!(message.reference_id.is_some());
+        }
+        other => panic!("{other}"),
+    }
+    assert!(log.last().contains("not active yet"), "{}", log.last());
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    client.live_session_token().await.unwrap();
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn idle_brokerage_session_expires_and_tickle_keeps_it() {
+    let (mock, log) = start_mock(|c| c.idle_timeout = Duration::from_millis(400)).await;
+    let client = client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    client.init_brokerage_session().await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        client.tickle().await.unwrap();
+    }
+    client
+        .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let response = client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 400);
+    assert!(log.last().contains("expired after"), "{}", log.last());
+    assert_eq!(client.auth_status().await.unwrap()["authenticated"], false);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn pacing_answers_429_above_the_limit() {
+    let (mock, log) = start_mock(|c| c.rate_limit = 3).await;
+    let mut options = common::options(mock.base_url());
+    options.max_retries = 0;
+    let client = ibkr_probe::client::Client::new(generated().credentials().unwrap(), options).unwrap();
+    client.live_session_token().await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(client.request(Method::POST, "/tickle", &[], None).await.unwrap().status);
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    assert!(log.last().contains("requests/s"), "{}", log.last());
+    mock.stop().await;
+}
+
+/// What a hand-written, possibly buggy client sends for the LST.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Bug {
+    None,
+    WrongSignatureKey,
+    NoPrepend,
+    UppercasePrepend,
+    RealmInBaseString,
+    StaleTimestamp,
+    UnknownConsumer,
+    WrongRealm,
+    UnknownToken,
+}
+
+struct Attempt {
+    status: u16,
+    body: Value,
+    token: Option<LiveSessionToken>,
+    padded_token: Option<LiveSessionToken>,
+}
+
+async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
+    let creds = generated().credentials().unwrap();
+    let secret = lst::decrypt_access_token_secret(&creds.encryption_key, creds.access_token_secret.expose()).unwrap();
+    let mut prepend = lst::prepend(&secret).expose().clone();
+    match bug {
+        Bug::NoPrepend => prepend.clear(),
+        Bug::UppercasePrepend => prepend = prepend.to_uppercase(),
+        _ => {}
+    }
+    let a = DhExponent::generate(&mut SystemRandom, 32).unwrap();
+    let challenge = dh::challenge_hex(&creds.dh_params, &a);
+    let url = format!("{base}/oauth/live_session_token");
+    let timestamp = if bug == Bug::StaleTimestamp {
+        header::timestamp(SystemTime::now() - Duration::from_secs(900))
+    } else {
+        header::timestamp(SystemTime::now())
+    };
+    let consumer = if bug == Bug::UnknownConsumer {
+        "NOTACONS1"
+    } else {
+        creds.consumer_key.as_str()
+    };
+    let token = if bug == Bug::UnknownToken {
+        "0000000000aaaaaaaaaa"
+    } else {
+        creds.access_token.as_str()
+    };
+    let realm = if bug == Bug::WrongRealm {
+        "test_realm"
+    } else {
+        creds.realm.as_str()
+    };
+    let mut params = vec![
+        ("diffie_hellman_challenge", challenge.as_str()),
+        ("oauth_consumer_key", consumer),
+        ("oauth_nonce", nonce),
+        ("oauth_signature_method", "RSA-SHA256"),
+        ("oauth_timestamp", timestamp.as_str()),
+        ("oauth_token", token),
+    ];
+    let mut signed = params.clone();
+    if bug == Bug::RealmInBaseString {
+        signed.push(("realm", realm));
+    }
+    let request = SigningRequest {
+        method: "POST",
+        url: &url,
+        form: &[],
+        oauth: &signed,
+    };
+    let base_text = lst_base_string(&Secret::new(prepend), &request, QueryConvention::InBaseString);
+    let key = if bug == Bug::WrongSignatureKey {
+        &creds.encryption_key
+    } else {
+        &creds.signature_key
+    };
+    let signature = sign::rsa_sha256(key, base_text.expose().as_bytes()).unwrap();
+    params.sort();
+    let authorization = header::authorization_header(realm, &params, &signature);
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("authorization", authorization)
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    let (mut token, mut padded_token) = (None, None);
+    if status == 200 {
+        let k = dh::shared_secret(&creds.dh_params, &a, body["diffie_hellman_response"].as_str().unwrap()).unwrap();
+        token = Some(LiveSessionToken::derive(&k, &secret));
+        let unsigned = k.expose().strip_prefix(&[0u8]).unwrap_or(k.expose());
+        let mut padded = vec![0u8; 256 - unsigned.len()];
+        padded.extend_from_slice(unsigned);
+        padded_token = Some(LiveSessionToken::derive(&Secret::new(padded), &secret));
+    }
+    Attempt {
+        status,
+        body,
+        token,
+        padded_token,
+    }
+}
+
+#[tokio::test]
+async fn mock_refuses_each_known_lst_mistake_with_ibkrs_body_and_says_why() {
+    let (mock, log) = start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let cases = [
+        (Bug::WrongSignatureKey, "LST failed", "does not verify"),
+        (Bug::NoPrepend, "LST failed", "without the prepend"),
+        (Bug::UppercasePrepend, "LST failed", "uppercase"),
+        (Bug::RealmInBaseString, "LST failed", "realm is in the base string"),
+        (Bug::StaleTimestamp, "LST failed", "stale oauth_timestamp"),
+        (Bug::UnknownConsumer, "invalid consumer", "unknown consumer key"),
+        (Bug::WrongRealm, "invalid consumer", "realm \"test_realm\""),
+        (
+            Bug::UnknownToken,
+            "LST failed, error: No access secret key found for 0000000000aaaaaaaaaa",
+            "No access secret key",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (i, (bug, message, reason)) in cases.iter().enumerate() {
+        let attempt = lst_attempt(&base, *bug, &format!("nonce{i:02}")).await;
+        assert_eq!(attempt.status, 401, "{bug:?}");
+        let error = attempt.body["error"].as_str().unwrap();
+        let (id, text) = error.strip_prefix("id: ").unwrap().split_once(", error: ").unwrap();
+        assert_eq!(text, *message, "{bug:?}");
+        assert_eq!(attempt.body["statusCode"], 401);
+        ids.push(id.parse::<u64>().unwrap());
+        assert!(log.last().contains(reason), "{bug:?}: {}", log.last());
+        assert!(log.last().contains("-> 401"), "{}", log.last());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), cases.len(), "ids come from a counter, not from the message");
+
+    // A replayed nonce is refused even with a perfect signature.
+    assert_eq!(lst_attempt(&base, Bug::None, "same-nonce").await.status, 200);
+    let replay = lst_attempt(&base, Bug::None, "same-nonce").await;
+    assert_eq!(replay.status, 401);
+    assert!(log.last().contains("replayed oauth_nonce"), "{}", log.last());
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn k_padded_to_the_prime_length_is_named_when_its_hmac_fails() {
+    let (mock, log) = start_mock(|_| {}).await;
+    let base = mock.base_url();
+    // About half of all handshakes give a K whose Java encoding is not 256 bytes: retry until one does.
+    for attempt in 0..40 {
+        let result = lst_attempt(&base, Bug::None, &format!("k-nonce-{attempt}")).await;
+        let (Some(good), Some(padded)) = (result.token, result.padded_token) else {
+            panic!("{}", result.body)
+        };
+        if good.expose_bytes() == padded.expose_bytes() {
+            continue;
+        }
+        let creds = generated().credentials().unwrap();
+        let url = format!("{base}/tickle");
+        let nonce = format!("tickle-{attempt}");
+        let timestamp = header::timestamp(SystemTime::now());
+        let params = [
+            ("oauth_consumer_key", creds.consumer_key.as_str()),
+            ("oauth_nonce", nonce.as_str()),
+            ("oauth_signature_method", "HMAC-SHA256"),
+            ("oauth_timestamp", timestamp.as_str()),
+            ("oauth_token", creds.access_token.as_str()),
+        ];
+        let request = SigningRequest {
+            method: "POST",
+            url: &url,
+            form: &[],
+            oauth: &params,
+        };
+        let signature = sign::hmac_sha256(&padded, base_string(&request, QueryConvention::UrlOnly).as_bytes());
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header(
+                "authorization",
+                header::authorization_header(&creds.realm, &params, &signature),
+            )
+            .header("content-length", "0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"error": "Invalid signature"})
+        );
+        assert!(log.last().contains("K padded to the prime's length"), "{}", log.last());
+        mock.stop().await;
+        return;
+    }
+    panic!("40 handshakes without a K that pads differently: vanishingly unlikely");
+}
