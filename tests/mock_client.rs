@@ -440,3 +440,73 @@ async fn k_padded_to_the_prime_length_is_named_when_its_hmac_fails() {
     }
     panic!("40 handshakes without a K that pads differently: vanishingly unlikely");
 }
+
+/// Every secret in every encoding stays out of the mock's log, the client's errors and Debug output.
+#[tokio::test]
+async fn no_secret_in_logs_errors_or_debug_output() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (mock, log) = start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let creds = generated().credentials().unwrap();
+    let secret = lst::decrypt_access_token_secret(&creds.encryption_key, creds.access_token_secret.expose()).unwrap();
+    let attempt = lst_attempt(&base, Bug::None, "leak-nonce").await;
+    let token = attempt.token.unwrap();
+
+    let mut outputs: Vec<String> = Vec::new();
+    let ok_client = client(base.clone());
+    ok_client.live_session_token().await.unwrap();
+    ok_client.init_brokerage_session().await.unwrap();
+    ok_client
+        .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    for bug in [
+        Bug::WrongSignatureKey,
+        Bug::NoPrepend,
+        Bug::UppercasePrepend,
+        Bug::RealmInBaseString,
+    ] {
+        let attempt = lst_attempt(&base, bug, &format!("leak-{bug:?}")).await;
+        outputs.push(attempt.body.to_string());
+    }
+    let wrong = client(format!("{base}/nope"));
+    outputs.push(wrong.live_session_token().await.unwrap_err().to_string());
+    outputs.push(format!(
+        "{creds:?} {ok_client:?} {token:?} {:?} {:?}",
+        generated().server(),
+        creds.signature_key
+    ));
+    outputs.extend(log.lines());
+
+    let mut needles = vec![creds.access_token_secret.expose().clone()];
+    for bytes in [secret.expose().clone(), token.expose_bytes().to_vec()] {
+        needles.extend([hex::encode(&bytes), hex::encode_upper(&bytes), b64.encode(&bytes)]);
+        let encoded = b64
+            .encode(&bytes)
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        needles.push(encoded);
+    }
+    needles.push(
+        creds
+            .access_token_secret
+            .expose()
+            .replace('+', "%2B")
+            .replace('/', "%2F"),
+    );
+    let all = outputs.join("\n");
+    for needle in &needles {
+        let probe = &needle[..needle.len().min(20)];
+        assert!(!all.contains(probe), "secret leaked ({probe}) in:\n{all}");
+    }
+    // Private key material: no 40-character run of any PEM body line.
+    let dir = tempfile::tempdir().unwrap();
+    generated().write(dir.path(), false).unwrap();
+    let pem = std::fs::read_to_string(dir.path().join("private_signature.pem")).unwrap();
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!all.contains(&line[..line.len().min(40)]));
+    }
+    mock.stop().await;
+}

@@ -142,13 +142,12 @@ impl GeneratedCredentials {
             ENV_FILE,
             MOCK_SERVER_FILE,
         ];
-        if !force {
-            if let Some(existing) = names.iter().map(|n| dir.join(n)).find(|p| p.exists()) {
-                return Err(write_error(
-                    &existing,
-                    "already exists; refusing to overwrite credentials (pass --force to replace them)".into(),
-                ));
-            }
+        let existing = names.iter().map(|n| dir.join(n)).find(|p| p.exists());
+        if let (false, Some(existing)) = (force, existing) {
+            return Err(write_error(
+                &existing,
+                "already exists; refusing to overwrite credentials (pass --force to replace them)".into(),
+            ));
         }
         let path = |name: &str| dir.join(name);
         let env = format!(

@@ -250,7 +250,7 @@ impl DhParams {
     /// The group as a PKCS#3 PEM, as `openssl dhparam` writes it.
     pub fn to_pkcs3_pem(&self) -> String {
         let der = der::encode_integer_sequence(&[&self.prime, &self.generator]);
-        pem::encode(&pem::Pem::new("DH PARAMETERS", der))
+        encode_pem("DH PARAMETERS", &der)
     }
 
     pub fn prime(&self) -> &BigUint {
@@ -299,15 +299,12 @@ pub fn generate_rsa_2048_pem() -> Result<super::SecretString, Error> {
     let der = pair
         .as_der()
         .map_err(|_| Error::KeyRejected("could not encode the new key".into()))?;
-    Ok(super::Secret::new(pem::encode(&pem::Pem::new(
-        "PRIVATE KEY",
-        der.as_ref(),
-    ))))
+    Ok(super::Secret::new(encode_pem("PRIVATE KEY", der.as_ref())))
 }
 
 /// A public key (SubjectPublicKeyInfo DER) as a `PUBLIC KEY` PEM, what IBKR's portal takes.
 pub fn public_key_pem(spki_der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new("PUBLIC KEY", spki_der))
+    encode_pem("PUBLIC KEY", spki_der)
 }
 
 /// RSA PKCS#1 v1.5 encryption to a public key (SubjectPublicKeyInfo DER): what IBKR does to the
@@ -383,4 +380,10 @@ impl RsaPublicKey {
     pub fn pkcs1_der(&self) -> &[u8] {
         &self.pkcs1_der
     }
+}
+
+/// PEM with Unix line endings, as OpenSSL writes it (the `pem` crate defaults to CRLF).
+fn encode_pem(label: &str, der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, der), config)
 }
