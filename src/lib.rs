@@ -6,4 +6,5 @@ pub mod config;
 pub mod exit;
 pub mod mock;
 pub mod oauth;
+pub mod scenario;
 pub mod vectors;

@@ -1,0 +1,464 @@
+//! Reading scenario files: YAML into the model, then every path, pattern, duration and template
+//! reference is checked before anything runs. Errors carry `file:line:column`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::model::{Predicate, Scenario, Step};
+use super::path::JsonPath;
+use super::template;
+
+/// A scenario file that cannot be used, with the position of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct ScenarioError {
+    pub path: PathBuf,
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// A checked predicate: path and pattern compiled once.
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    /// The JSON path or header name as written.
+    pub target: String,
+    pub path: Option<JsonPath>,
+    pub predicate: Predicate,
+    /// Compiled when the pattern has no template; otherwise compiled after rendering.
+    pub regex: Option<regex::Regex>,
+}
+
+/// Durations and checks of a step, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledStep {
+    pub json: Vec<CheckSpec>,
+    pub headers: Vec<CheckSpec>,
+    pub captures: Vec<(String, JsonPath)>,
+    pub poll: Option<CompiledPoll>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompiledPoll {
+    pub until: Vec<CheckSpec>,
+    pub interval: Duration,
+    pub backoff: f64,
+    pub deadline: Duration,
+    pub max_attempts: Option<u32>,
+}
+
+/// A scenario ready to run.
+#[derive(Debug)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+    pub steps: Vec<CompiledStep>,
+}
+
+/// Expands paths: files as given, folders to their `*.yaml`/`*.yml` files, sorted.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let error = |message: String| ScenarioError {
+            path: path.clone(),
+            line: 0,
+            column: 0,
+            message,
+        };
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| error(format!("cannot list the folder: {e}")))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            if files.is_empty() {
+                return Err(error("holds no *.yaml scenario files".into()));
+            }
+            files.sort();
+            out.extend(files);
+        } else if path.is_file() {
+            out.push(path.clone());
+        } else {
+            return Err(error("no such file or folder".into()));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads and checks one scenario. `extra_vars` are the `--var` names (always defined).
+pub fn load(path: &Path, extra_vars: &HashSet<String>) -> Result<LoadedScenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        path: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(path, &text, extra_vars)
+}
+
+/// Parses and checks scenario text (the file name is only used in errors).
+pub fn parse(path: &Path, text: &str, extra_vars: &HashSet<String>) -> Result<LoadedScenario, ScenarioError> {
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let mut checker = Checker {
+        path,
+        defined: extra_vars.clone(),
+    };
+    let steps = checker.check(&scenario)?;
+    Ok(LoadedScenario {
+        path: path.to_path_buf(),
+        scenario,
+        steps,
+    })
+}
+
+fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> ScenarioError {
+    let (line, column) = error.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let full = error.to_string();
+    let first = full.lines().next().unwrap_or("").trim();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let message = match message.split_once(": ") {
+        Some((prefix, rest)) if prefix.starts_with("line ") => rest,
+        _ => message,
+    };
+    ScenarioError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message: with_suggestion(message),
+    }
+}
+
+/// Adds "did you mean" to serde's "unknown field `x`, expected one of a, b" messages.
+fn with_suggestion(message: &str) -> String {
+    let unknown = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("unknown variant"));
+    let expected = message
+        .split_once("expected one of ")
+        .map(|(_, list)| list)
+        .or_else(|| message.split_once("expected ").map(|(_, e)| e));
+    match (unknown, expected) {
+        (Some(unknown), Some(list)) => {
+            let best = list
+                .split(',')
+                .map(|c| c.trim().trim_matches('`'))
+                .map(|c| (strsim::jaro_winkler(unknown, c), c))
+                .filter(|(score, _)| *score > 0.75)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            match best {
+                Some((_, candidate)) => format!("{message} (did you mean `{candidate}`?)"),
+                None => message.to_owned(),
+            }
+        }
+        _ => message.to_owned(),
+    }
+}
+
+struct Checker<'a> {
+    path: &'a Path,
+    defined: HashSet<String>,
+}
+
+impl Checker<'_> {
+    fn error(&self, at: &Location, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            path: self.path.to_path_buf(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
+        }
+    }
+
+    fn check(&mut self, scenario: &Scenario) -> Result<Vec<CompiledStep>, ScenarioError> {
+        if scenario.steps.is_empty() {
+            return Err(self.error(
+                &scenario.name.referenced,
+                "a scenario needs at least one step under `steps:`",
+            ));
+        }
+        if let Some(mock) = &scenario.mock {
+            if let Some(at) = &mock.activate_at {
+                parse_activate_at(&at.value).map_err(|e| self.error(&at.referenced, e))?;
+            }
+            for fault in &mock.faults {
+                fault
+                    .value
+                    .parse::<crate::mock::Fault>()
+                    .map_err(|e| self.error(&fault.referenced, e))?;
+            }
+            if let Some(idle) = &mock.idle_timeout {
+                self.duration(idle)?;
+            }
+        }
+        for (name, value) in &scenario.variables {
+            self.templates(&value.referenced, &[value.value.as_str()])?;
+            self.defined.insert(name.clone());
+        }
+        scenario.steps.iter().map(|step| self.step(step)).collect()
+    }
+
+    fn step(&mut self, step: &Step) -> Result<CompiledStep, ScenarioError> {
+        let at = &step.name.referenced;
+        let actions = [step.lst.is_some(), step.session_init.is_some(), step.request.is_some()];
+        if actions.iter().filter(|a| **a).count() != 1 {
+            return Err(self.error(
+                at,
+                format!(
+                    "step {:?} needs exactly one of `lst`, `session_init`, `request`",
+                    step.name.value
+                ),
+            ));
+        }
+        if step.poll.is_some() && step.request.is_none() {
+            return Err(self.error(at, "`poll` repeats a `request`; this step has none"));
+        }
+        if let Some(request) = &step.request {
+            let method = request.method.value.to_ascii_uppercase();
+            if !["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method.as_str()) {
+                return Err(self.error(
+                    &request.method.referenced,
+                    format!(
+                        "unknown method {:?}; expected GET, POST, PUT, DELETE or PATCH",
+                        request.method.value
+                    ),
+                ));
+            }
+            if !request.path.value.starts_with('/') {
+                return Err(self.error(
+                    &request.path.referenced,
+                    "the path starts with `/`, e.g. /iserver/accounts",
+                ));
+            }
+            self.templates(&request.path.referenced, &[request.path.value.as_str()])?;
+            for value in request.query.values() {
+                self.templates(&value.referenced, &[value.value.as_str()])?;
+            }
+            if let Some(json) = &request.json {
+                self.templates(&json.referenced, &template::json_strings(&json.value))?;
+            }
+        }
+        let mut compiled = CompiledStep::default();
+        if let Some(expect) = &step.expect {
+            compiled.json = self.checks(&expect.json, true)?;
+            compiled.headers = self.checks(&expect.headers, false)?;
+        }
+        if let Some(poll) = &step.poll {
+            let interval = poll
+                .interval
+                .as_ref()
+                .map(|d| self.duration(d))
+                .transpose()?
+                .unwrap_or(Duration::from_millis(500));
+            let deadline = poll
+                .deadline
+                .as_ref()
+                .map(|d| self.duration(d))
+                .transpose()?
+                .unwrap_or(Duration::from_secs(30));
+            let backoff = poll.backoff.unwrap_or(1.0);
+            if !(1.0..=10.0).contains(&backoff) {
+                return Err(self.error(at, format!("poll backoff {backoff} must be between 1 and 10")));
+            }
+            if poll.until.is_empty() {
+                return Err(self.error(at, "`poll.until` needs at least one condition"));
+            }
+            compiled.poll = Some(CompiledPoll {
+                until: self.checks(&poll.until, true)?,
+                interval,
+                backoff,
+                deadline,
+                max_attempts: poll.max_attempts,
+            });
+        }
+        if let Some(expected) = &step.expect_error {
+            self.templates(&expected.referenced, &[expected.value.as_str()])?;
+        }
+        for (name, path) in &step.capture {
+            let parsed = JsonPath::parse(&path.value).map_err(|e| self.error(&path.referenced, e))?;
+            compiled.captures.push((name.clone(), parsed));
+        }
+        // Captures are defined for later steps only.
+        for name in step.capture.keys() {
+            self.defined.insert(name.clone());
+        }
+        Ok(compiled)
+    }
+
+    fn checks(
+        &self,
+        map: &indexmap::IndexMap<String, Spanned<Predicate>>,
+        json: bool,
+    ) -> Result<Vec<CheckSpec>, ScenarioError> {
+        map.iter()
+            .map(|(target, predicate)| {
+                let at = &predicate.referenced;
+                let path = if json {
+                    Some(JsonPath::parse(target).map_err(|e| self.error(at, e))?)
+                } else {
+                    None
+                };
+                let p = &predicate.value;
+                let mut strings: Vec<&str> = Vec::new();
+                for value in [&p.equals, &p.contains].into_iter().flatten() {
+                    strings.extend(template::json_strings(value));
+                }
+                for value in p.one_of.iter().flatten() {
+                    strings.extend(template::json_strings(value));
+                }
+                if let Some(pattern) = &p.matches {
+                    strings.push(pattern);
+                }
+                self.templates(at, &strings)?;
+                let regex = match &p.matches {
+                    Some(pattern) if !pattern.contains("{{") => Some(
+                        regex::Regex::new(pattern)
+                            .map_err(|e| self.error(at, format!("`matches` is not a valid regular expression: {e}")))?,
+                    ),
+                    _ => None,
+                };
+                Ok(CheckSpec {
+                    target: target.clone(),
+                    path,
+                    predicate: p.clone(),
+                    regex,
+                })
+            })
+            .collect()
+    }
+
+    fn templates(&self, at: &Location, texts: &[&str]) -> Result<(), ScenarioError> {
+        for text in texts {
+            for reference in template::references(text) {
+                if !self.defined.contains(reference) && !template::is_helper(reference) {
+                    let mut known: Vec<&str> = self.defined.iter().map(String::as_str).collect();
+                    known.sort_unstable();
+                    let suggestion = known
+                        .iter()
+                        .map(|k| (strsim::jaro_winkler(reference, k), *k))
+                        .filter(|(score, _)| *score > 0.8)
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+                        .unwrap_or_default();
+                    let listed = if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    };
+                    return Err(self.error(
+                        at,
+                        format!("undefined variable `{reference}`{suggestion}; defined here: {listed}; helpers: today, month_code(N)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {
+        humantime::parse_duration(&text.value).map_err(|e| {
+            self.error(
+                &text.referenced,
+                format!("{e}; expected a duration such as 500ms, 10s or 2m"),
+            )
+        })
+    }
+}
+
+/// `+DURATION` from now, or an RFC 3339 time.
+pub fn parse_activate_at(text: &str) -> Result<std::time::SystemTime, String> {
+    match text.strip_prefix('+') {
+        Some(duration) => humantime::parse_duration(duration)
+            .map(|d| std::time::SystemTime::now() + d)
+            .map_err(|e| format!("{e}; expected +DURATION such as +4s or +1h")),
+        None => humantime::parse_rfc3339_weak(text)
+            .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-11-28T23:00:00Z, or +DURATION")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<LoadedScenario, ScenarioError> {
+        parse(Path::new("s.yaml"), text, &HashSet::new())
+    }
+
+    const GOOD: &str = "name: ok\nvariables:\n  symbol: ARM\nsteps:\n  - name: lst\n    lst: {}\n  - name: search\n    request:\n      path: /iserver/secdef/search\n      query: {symbol: \"{{symbol}}\"}\n    expect:\n      status: 200\n      json:\n        \"$[0].conid\": {equals: \"653400472\"}\n    capture: {conid: \"$[0].conid\"}\n  - name: strikes\n    request:\n      path: /iserver/secdef/strikes\n      query: {conid: \"{{conid}}\", month: \"{{month_code(1)}}\"}\n";
+
+    #[test]
+    fn a_good_scenario_loads() {
+        let loaded = parse_text(GOOD).unwrap();
+        assert_eq!(loaded.steps.len(), 3);
+        assert_eq!(loaded.steps[1].captures[0].0, "conid");
+    }
+
+    #[test]
+    fn errors_point_at_line_and_column() {
+        let cases = [
+            (
+                "name: x\nsteps:\n  - name: a\n    lst: {}\n    expct: {}\n",
+                5,
+                "unknown field `expct`",
+                Some("did you mean `expect`?"),
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect: {status: abc}\n",
+                5,
+                "",
+                None,
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    request:\n      path: \"/x/{{conidd}}\"\n",
+                5,
+                "undefined variable `conidd`",
+                None,
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    lst: {}\n    request: {path: /x}\n",
+                3,
+                "exactly one of",
+                None,
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"accounts\": {exists: true}\n",
+                7,
+                "must start with `$`",
+                None,
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"$\": {matches: \"(\"}\n",
+                7,
+                "regular expression",
+                None,
+            ),
+            (
+                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$\": {exists: true}}\n      deadline: soon\n",
+                7,
+                "duration",
+                None,
+            ),
+            ("name: [x\n", 1, "", None),
+            ("name: x\nsteps: []\n", 1, "at least one step", None),
+        ];
+        for (text, line, needle, suggestion) in cases {
+            let err = parse_text(text).unwrap_err();
+            assert_eq!(err.line, line, "{text}\n{err}");
+            assert!(err.message.contains(needle), "{err}");
+            if let Some(s) = suggestion {
+                assert!(err.message.contains(s), "{err}");
+            }
+            assert!(err.to_string().starts_with(&format!("s.yaml:{line}:")), "{err}");
+        }
+    }
+
+    #[test]
+    fn captures_are_defined_only_after_their_step() {
+        let text = "name: x\nsteps:\n  - name: a\n    request: {path: \"/x/{{c}}\"}\n    capture: {c: \"$.c\"}\n";
+        assert!(parse_text(text).unwrap_err().message.contains("undefined variable `c`"));
+    }
+}

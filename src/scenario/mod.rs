@@ -1,0 +1,9 @@
+//! YAML scenarios: the model users write, loading with positions in errors, templating, JSON
+//! paths, assertions, and the runner.
+
+pub mod assert;
+pub mod load;
+pub mod model;
+pub mod path;
+pub mod run;
+pub mod template;

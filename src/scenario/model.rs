@@ -1,0 +1,192 @@
+//! The scenario file format (YAML), as users write it. Unknown keys are errors, and every value
+//! that can be wrong at run time carries its source position so errors can point at it.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// One scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Where the scenario applies; both when absent. `mock` scenarios need the mock's controls.
+    #[serde(default)]
+    pub targets: Option<Vec<TargetKind>>,
+    /// Settings for a mock of this scenario's own (mock target only), e.g. an inactive consumer.
+    #[serde(default)]
+    pub mock: Option<MockSettings>,
+    /// Variables, templated themselves; `--var k=v` overrides them.
+    #[serde(default)]
+    pub variables: IndexMap<String, Spanned<String>>,
+    pub steps: Vec<Step>,
+}
+
+/// A target kind a scenario can be limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Mock,
+    Live,
+}
+
+/// Mock controls for one scenario.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockSettings {
+    /// `+DURATION` or RFC 3339: `invalid consumer` until then.
+    #[serde(default)]
+    pub activate_at: Option<Spanned<String>>,
+    /// Fault specs as for `mock --fault`.
+    #[serde(default)]
+    pub faults: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub idle_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
+}
+
+/// One step: exactly one action (`lst`, `session_init` or `request`), then checks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: Spanned<String>,
+    /// The LST handshake with validation (`lst: {}`).
+    #[serde(default)]
+    pub lst: Option<Empty>,
+    /// `POST /iserver/auth/ssodh/init` (`session_init: {}`).
+    #[serde(default)]
+    pub session_init: Option<Empty>,
+    #[serde(default)]
+    pub request: Option<RequestSpec>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// The step must fail with this IBKR message (decoded: `invalid consumer`, `no bridge`, ...).
+    #[serde(default)]
+    pub expect_error: Option<Spanned<String>>,
+    /// Variables to set from the response: name -> JSON path.
+    #[serde(default)]
+    pub capture: IndexMap<String, Spanned<String>>,
+    /// Repeat the request until these hold.
+    #[serde(default)]
+    pub poll: Option<Poll>,
+}
+
+/// An empty mapping, for actions without settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// A signed request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    #[serde(default = "default_method")]
+    pub method: Spanned<String>,
+    /// Path under the base URL, e.g. `/iserver/accounts`.
+    pub path: Spanned<String>,
+    #[serde(default)]
+    pub query: IndexMap<String, Spanned<String>>,
+    /// A JSON body; strings in it are templated.
+    #[serde(default)]
+    pub json: Option<Spanned<serde_json::Value>>,
+}
+
+fn default_method() -> Spanned<String> {
+    Spanned::new(
+        "GET".to_owned(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+/// What the response must look like.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// One status or a list of allowed ones.
+    #[serde(default)]
+    pub status: Option<StatusExpect>,
+    /// Header name -> predicate.
+    #[serde(default)]
+    pub headers: IndexMap<String, Spanned<Predicate>>,
+    /// JSON path -> predicate.
+    #[serde(default)]
+    pub json: IndexMap<String, Spanned<Predicate>>,
+}
+
+/// `status: 200` or `status: [200, 201]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StatusExpect {
+    One(u16),
+    Any(Vec<u16>),
+}
+
+impl StatusExpect {
+    pub fn allows(&self, status: u16) -> bool {
+        match self {
+            Self::One(s) => *s == status,
+            Self::Any(list) => list.contains(&status),
+        }
+    }
+}
+
+/// Checks on one value. All given checks must hold.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predicate {
+    pub exists: Option<bool>,
+    pub equals: Option<serde_json::Value>,
+    /// A regular expression the value (as text) must match.
+    pub matches: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<JsonType>,
+    /// Numeric comparisons; numeric strings such as `"1.65"` or `"1,300"` count as numbers.
+    pub gt: Option<f64>,
+    pub ge: Option<f64>,
+    pub lt: Option<f64>,
+    pub le: Option<f64>,
+    /// Length of an array, object or string.
+    pub length: Option<usize>,
+    pub one_of: Option<Vec<serde_json::Value>>,
+    /// An array holding this element, or a string holding this text.
+    pub contains: Option<serde_json::Value>,
+}
+
+/// JSON types for `type:`; `integer` is a number without a fraction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+/// Poll-until: repeat the step's request until every condition holds or the deadline passes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    /// JSON path -> predicate, as in `expect.json`.
+    pub until: IndexMap<String, Spanned<Predicate>>,
+    /// First wait between attempts (default 500ms).
+    #[serde(default)]
+    pub interval: Option<Spanned<String>>,
+    /// Factor applied to the interval after each attempt (default 1.0).
+    #[serde(default)]
+    pub backoff: Option<f64>,
+    /// Give up after this long overall (default 30s).
+    #[serde(default)]
+    pub deadline: Option<Spanned<String>>,
+    /// Give up after this many attempts (default: no limit besides the deadline).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+}
