@@ -6,5 +6,6 @@ pub mod config;
 pub mod exit;
 pub mod mock;
 pub mod oauth;
+pub mod report;
 pub mod scenario;
 pub mod vectors;

@@ -31,6 +31,104 @@ enum Command {
     },
     /// Serve the IBKR mock: real signature checks, IBKR's session rules and error bodies.
     Mock(MockArgs),
+    /// Run YAML scenarios against the embedded mock (default) or live IBKR.
+    Run(RunArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetArg {
+    /// The embedded mock on a free loopback port with fresh credentials: nothing to set up.
+    Mock,
+    /// IBKR at --base-url (default https://api.ibkr.com/v1/api) with your credentials.
+    Live,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Scenario files or folders (default: scenarios/).
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = TargetArg::Mock)]
+    target: TargetArg,
+    /// Base URL for live runs (implies --target live), e.g. a separately started `ibkr-probe mock`.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Write a report: json=FILE or junit=FILE. Repeatable.
+    #[arg(long = "report")]
+    reports: Vec<ibkr_probe::report::ReportSpec>,
+    /// Only scenarios with this tag. Repeatable.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Set a variable: NAME=VALUE. Repeatable; overrides the scenario's own.
+    #[arg(long = "var", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Allow steps that place, modify or cancel orders in live mode.
+    #[arg(long)]
+    allow_trading: bool,
+    /// A .env file with IB_* or IBIND_OAUTH1A_* variables (default: ./.env when present).
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    #[command(flatten)]
+    credentials: CredentialArgs,
+    /// Requests per second across the whole run (IBKR allows about 10).
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    timeout: std::time::Duration,
+}
+
+/// Credential flags; each overrides its environment variable.
+#[derive(Debug, clap::Args)]
+struct CredentialArgs {
+    /// Consumer key (IB_CONSUMER_KEY).
+    #[arg(long)]
+    consumer_key: Option<String>,
+    /// Access token (IB_ACCESS_TOKEN).
+    #[arg(long)]
+    access_token: Option<String>,
+    /// Private signature key file (IB_SIGNATURE_KEY_PATH).
+    #[arg(long)]
+    signature_key: Option<PathBuf>,
+    /// Private encryption key file (IB_ENCRYPTION_KEY_PATH).
+    #[arg(long)]
+    encryption_key: Option<PathBuf>,
+    /// PKCS#3 dhparam.pem (IB_DH_PARAM_PATH).
+    #[arg(long)]
+    dh_param: Option<PathBuf>,
+    /// Realm (IB_REALM): limited_poa, or test_realm for TESTCONS.
+    #[arg(long)]
+    realm: Option<String>,
+}
+
+impl CredentialArgs {
+    /// The flags as environment entries, to lay over the environment.
+    fn as_env(&self) -> Vec<(String, String)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        [
+            ("IB_CONSUMER_KEY", self.consumer_key.clone()),
+            ("IB_ACCESS_TOKEN", self.access_token.clone()),
+            ("IB_SIGNATURE_KEY_PATH", path(&self.signature_key)),
+            ("IB_ENCRYPTION_KEY_PATH", path(&self.encryption_key)),
+            ("IB_DH_PARAM_PATH", path(&self.dh_param)),
+            ("IB_REALM", self.realm.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
+    }
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?}: the variable name is empty"));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,7 +164,7 @@ struct MockArgs {
     #[arg(long)]
     credentials: PathBuf,
     /// Until this time the LST endpoint answers `invalid consumer`: RFC 3339, or +DURATION (+4s, +1h).
-    #[arg(long, value_parser = parse_activate_at)]
+    #[arg(long, value_parser = ibkr_probe::scenario::load::parse_activate_at)]
     activate_at: Option<std::time::SystemTime>,
     /// Play a failure: NAME or NAME:RATE (rate-limit, invalid-signature, server-error, malformed-json,
     /// drop-connection, slow). Repeatable.
@@ -81,16 +179,6 @@ struct MockArgs {
     /// How long the `slow` fault waits before answering.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     slow_delay: std::time::Duration,
-}
-
-fn parse_activate_at(text: &str) -> Result<std::time::SystemTime, String> {
-    match text.strip_prefix('+') {
-        Some(duration) => humantime::parse_duration(duration)
-            .map(|d| std::time::SystemTime::now() + d)
-            .map_err(|e| format!("{e}; expected +DURATION such as +4s or +1h")),
-        None => humantime::parse_rfc3339_weak(text)
-            .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-11-28T23:00:00Z, or +DURATION")),
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +245,130 @@ fn main() -> ExitCode {
             keys_generate(&dir, &consumer_key, &realm, force, dh)
         }
         Command::Mock(args) => mock(args),
+        Command::Run(args) => run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
+            exit::SUCCESS
+        }
     })
+}
+
+fn run(args: RunArgs) -> u8 {
+    use ibkr_probe::scenario::{load, run as runner};
+    let vars: std::collections::HashMap<String, String> = args.vars.iter().cloned().collect();
+    let files = match load::collect(&args.paths) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let names = runner::var_names(&vars);
+    let mut scenarios = Vec::with_capacity(files.len());
+    let mut invalid = 0;
+    for file in &files {
+        match load::load(file, &names) {
+            Ok(loaded) => scenarios.push(loaded),
+            Err(e) => {
+                eprintln!("error: {e}");
+                invalid += 1;
+            }
+        }
+    }
+    if invalid > 0 {
+        eprintln!("{invalid} scenario file(s) invalid; nothing was run and no report was written");
+        return exit::INVALID_INPUT;
+    }
+    let live = args.target == TargetArg::Live || args.base_url.is_some();
+    let target = if live {
+        if !args.allow_trading {
+            let trading: Vec<String> = scenarios.iter().flat_map(runner::trading_steps).collect();
+            if !trading.is_empty() {
+                eprintln!("error: live mode is read-only; these steps would place, modify or cancel orders:");
+                for line in trading {
+                    eprintln!("  {line}");
+                }
+                eprintln!("pass --allow-trading to run them against a real account");
+                return exit::INVALID_INPUT;
+            }
+        }
+        let mut source = ibkr_probe::config::env::EnvSource::from_process();
+        let env_file = args
+            .env_file
+            .clone()
+            .or_else(|| Some(PathBuf::from(".env")).filter(|p| p.is_file()));
+        if let Some(file) = env_file {
+            if let Err(e) = source.add_env_file(&file) {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+        source.extend(args.credentials.as_env());
+        match source.credentials() {
+            Ok(credentials) => ibkr_probe::scenario::run::Target::Live {
+                base_url: args
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| ibkr_probe::client::IBKR_BASE_URL.to_owned()),
+                credentials: Box::new(credentials),
+            },
+            Err(e) => {
+                eprintln!("error: live credentials: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    } else {
+        ibkr_probe::scenario::run::Target::Mock
+    };
+    let client = ibkr_probe::client::ClientOptions {
+        rate: args.rate,
+        timeout: args.timeout,
+        ..ibkr_probe::client::ClientOptions::default()
+    };
+    let options = runner::RunOptions {
+        target,
+        tags: args.tags.clone(),
+        vars,
+        client,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::RUNTIME_FAILURE;
+        }
+    };
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let report = match runtime.block_on(runner::run(&scenarios, options, interrupt)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::RUNTIME_FAILURE;
+        }
+    };
+    use std::io::IsTerminal;
+    let color = ibkr_probe::report::terminal::use_color(std::io::stdout().is_terminal());
+    // A closed pipe (`| head`) must not turn a finished run into a crash.
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(ibkr_probe::report::terminal::render(&report, color).as_bytes());
+    let mut code = report.exit_code();
+    for spec in &args.reports {
+        let contents = ibkr_probe::report::render(&report, spec.format);
+        match ibkr_probe::report::write_atomically(&spec.path, &contents) {
+            Ok(()) => eprintln!("wrote {}", spec.path.display()),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", spec.path.display());
+                code = exit::RUNTIME_FAILURE;
+            }
+        }
+    }
+    code
 }
 
 fn keys_generate(dir: &std::path::Path, consumer_key: &str, realm: &str, force: bool, dh: DhChoice) -> u8 {

@@ -4,14 +4,14 @@
 pub mod error;
 pub mod pacer;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
 use serde_json::Value;
 
 pub use error::{ClientError, IbkrMessage};
-use pacer::Pacer;
+pub use pacer::Pacer;
 
 use crate::config::Credentials;
 use crate::oauth::encode::{Space, percent_encode_into};
@@ -91,8 +91,8 @@ pub struct LstSummary {
 pub struct Client {
     http: reqwest::Client,
     options: ClientOptions,
-    credentials: Credentials,
-    pacer: Pacer,
+    credentials: Arc<Credentials>,
+    pacer: Arc<Pacer>,
     token: Mutex<Option<LiveSessionToken>>,
 }
 
@@ -105,7 +105,18 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn new(credentials: Credentials, mut options: ClientOptions) -> Result<Self, ClientError> {
+    pub fn new(credentials: Credentials, options: ClientOptions) -> Result<Self, ClientError> {
+        let pacer = Arc::new(Pacer::new(options.rate));
+        Self::with_shared(Arc::new(credentials), options, pacer)
+    }
+
+    /// A client sharing credentials and a pacer with others (the runner's scenarios), so all
+    /// traffic together stays within one rate.
+    pub fn with_shared(
+        credentials: Arc<Credentials>,
+        mut options: ClientOptions,
+        pacer: Arc<Pacer>,
+    ) -> Result<Self, ClientError> {
         let trimmed = options.base_url.trim_end_matches('/').to_owned();
         if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
             return Err(ClientError::BaseUrl(options.base_url));
@@ -123,7 +134,7 @@ impl Client {
             })?;
         Ok(Self {
             http,
-            pacer: Pacer::new(options.rate),
+            pacer,
             options,
             credentials,
             token: Mutex::new(None),

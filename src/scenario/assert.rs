@@ -58,12 +58,14 @@ fn has_type(value: &Value, kind: JsonType) -> bool {
     }
 }
 
-/// Loose equality: the same JSON, or a string and a number that spell the same number
-/// (IBKR sends conids as strings in one place and numbers in another).
+/// Loose equality: the same JSON, numbers equal in value (`143` and `143.0`), or a string and a
+/// number that spell the same number (IBKR sends conids as strings in one place, numbers in another).
 pub fn loosely_equal(expected: &Value, actual: &Value) -> bool {
     expected == actual
         || match (expected, actual) {
-            (Value::String(_), Value::Number(_)) | (Value::Number(_), Value::String(_)) => {
+            (Value::Number(_), Value::Number(_))
+            | (Value::String(_), Value::Number(_))
+            | (Value::Number(_), Value::String(_)) => {
                 as_number(expected).zip(as_number(actual)).is_some_and(|(a, b)| a == b)
             }
             _ => false,
@@ -96,20 +98,25 @@ pub fn check(predicate: &Predicate, regex: Option<&regex::Regex>, actual: Option
             Err("the value is missing".into())
         };
     };
-    if let Some(expected) = &predicate.equals {
-        if !loosely_equal(expected, value) {
-            return Err(format!("expected {}, got {}", show(expected), show(value)));
-        }
+    if let Some(expected) = &predicate.equals
+        && !loosely_equal(expected, value)
+    {
+        return Err(format!("expected {}, got {}", show(expected), show(value)));
     }
-    if let Some(kind) = predicate.kind {
-        if !has_type(value, kind) {
-            return Err(format!("expected type {kind:?}, got {} {}", type_of(value), show(value)).to_lowercase());
-        }
+    if let Some(kind) = predicate.kind
+        && !has_type(value, kind)
+    {
+        let wanted = format!("{kind:?}").to_lowercase();
+        return Err(format!(
+            "expected type {wanted}, got {} {}",
+            type_of(value),
+            show(value)
+        ));
     }
-    if let Some(re) = regex {
-        if !re.is_match(&as_text(value)) {
-            return Err(format!("expected a match for /{}/, got {}", re.as_str(), show(value)));
-        }
+    if let Some(re) = regex
+        && !re.is_match(&as_text(value))
+    {
+        return Err(format!("expected a match for /{}/, got {}", re.as_str(), show(value)));
     }
     let comparisons = [
         (predicate.gt, ">"),
@@ -143,14 +150,14 @@ pub fn check(predicate: &Predicate, regex: Option<&regex::Regex>, actual: Option
             return Err(format!("expected length {length}, got {actual_length}"));
         }
     }
-    if let Some(options) = &predicate.one_of {
-        if !options.iter().any(|o| loosely_equal(o, value)) {
-            return Err(format!(
-                "expected one of {}, got {}",
-                show(&Value::Array(options.clone())),
-                show(value)
-            ));
-        }
+    if let Some(options) = &predicate.one_of
+        && !options.iter().any(|o| loosely_equal(o, value))
+    {
+        return Err(format!(
+            "expected one of {}, got {}",
+            show(&Value::Array(options.clone())),
+            show(value)
+        ));
     }
     if let Some(needle) = &predicate.contains {
         let found = match value {
@@ -217,6 +224,11 @@ mod tests {
         assert!(check(&p(json!({"one_of": ["C", "P"]})), None, Some(&json!("C"))).is_ok());
         assert!(check(&p(json!({"one_of": ["C", "P"]})), None, Some(&json!("X"))).is_err());
         assert!(check(&p(json!({"contains": 143.0})), None, Some(&json!([140.0, 143.0]))).is_ok());
+        assert!(
+            check(&p(json!({"contains": 143})), None, Some(&json!([140.0, 143.0]))).is_ok(),
+            "143 and 143.0 are one number"
+        );
+        assert!(check(&p(json!({"equals": 1})), None, Some(&json!(1.5))).is_err());
         assert!(check(&p(json!({"contains": 804155360})), None, Some(&json!([1, 2]))).is_err());
         assert!(check(&p(json!({"contains": "bridge"})), None, Some(&json!("no bridge"))).is_ok());
         let re = regex::Regex::new("^DU\\d+$").unwrap();

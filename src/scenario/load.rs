@@ -214,6 +214,12 @@ impl Checker<'_> {
                 ),
             ));
         }
+        if step.lst.is_some() && (step.expect.is_some() || !step.capture.is_empty() || step.poll.is_some()) {
+            return Err(self.error(
+                at,
+                "an `lst` step takes only `expect_error`; check session values in a later request step",
+            ));
+        }
         if step.poll.is_some() && step.request.is_none() {
             return Err(self.error(at, "`poll` repeats a `request`; this step has none"));
         }

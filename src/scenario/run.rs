@@ -1,1 +1,626 @@
-//! placeholder
+//! The runner: scenarios in order, steps in order, fail-fast within a scenario, all traffic
+//! through one pacer. It produces a [`RunReport`]; writing it is the reporters' job.
+//!
+//! Scenarios run one after another on purpose: against one IBKR account there is one brokerage
+//! session, and a second LST or snapshot subscription from a parallel scenario would change what
+//! the first one observes.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::assert::{self, as_text, show};
+use super::load::{CheckSpec, CompiledStep, LoadedScenario};
+use super::model::{Step, TargetKind};
+use super::template;
+use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage, Pacer};
+use crate::config::Credentials;
+use crate::config::generate::{DhChoice, GeneratedCredentials};
+use crate::mock::{MockConfig, MockServer};
+
+/// Where the run goes.
+pub enum Target {
+    /// The embedded mock with freshly generated credentials.
+    Mock,
+    /// IBKR (or anything that speaks like it) at a base URL with the user's credentials.
+    Live {
+        base_url: String,
+        credentials: Box<Credentials>,
+    },
+}
+
+impl Target {
+    pub fn kind(&self) -> TargetKind {
+        match self {
+            Self::Mock => TargetKind::Mock,
+            Self::Live { .. } => TargetKind::Live,
+        }
+    }
+}
+
+/// How to run.
+pub struct RunOptions {
+    pub target: Target,
+    /// Only scenarios with at least one of these tags (all when empty).
+    pub tags: Vec<String>,
+    /// `--var k=v`, overriding scenario variables.
+    pub vars: HashMap<String, String>,
+    /// Template for every client (base URL is set per target).
+    pub client: ClientOptions,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    Passed,
+    /// An expectation did not hold: what differed.
+    Failed(String),
+    /// The step could not run: network, timeout, a server that does not speak JSON.
+    Error(String),
+    /// Not run: an earlier step failed, or the run was interrupted.
+    Skipped(String),
+}
+
+/// One step's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    pub name: String,
+    pub status: StepStatus,
+    pub duration: Duration,
+    pub attempts: u32,
+    /// Mock log lines written while the step ran (mock targets only), to show why it failed.
+    pub server_log: Vec<String>,
+}
+
+/// One scenario's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub file: PathBuf,
+    pub tags: Vec<String>,
+    /// Why the whole scenario did not run here (e.g. "mock only").
+    pub skipped: Option<String>,
+    pub steps: Vec<StepReport>,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    pub target: String,
+    pub scenarios: Vec<ScenarioReport>,
+    pub duration: Duration,
+    pub interrupted: bool,
+}
+
+/// Counts of step outcomes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+}
+
+impl RunReport {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for step in self.scenarios.iter().flat_map(|s| &s.steps) {
+            match step.status {
+                StepStatus::Passed => t.passed += 1,
+                StepStatus::Failed(_) => t.failed += 1,
+                StepStatus::Error(_) => t.errors += 1,
+                StepStatus::Skipped(_) => t.skipped += 1,
+            }
+        }
+        t
+    }
+
+    /// 3 for runtime failures or an interrupted run, else 4 for failed checks, else 0.
+    pub fn exit_code(&self) -> u8 {
+        let t = self.totals();
+        if t.errors > 0 || self.interrupted {
+            crate::exit::RUNTIME_FAILURE
+        } else if t.failed > 0 {
+            crate::exit::CHECK_FAILED
+        } else {
+            crate::exit::SUCCESS
+        }
+    }
+}
+
+/// Endpoints that place, modify or cancel orders: refused in live mode without `--allow-trading`.
+pub fn is_trading_endpoint(method: &str, path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    let order_path = path.contains("/order") || path.starts_with("/iserver/reply");
+    order_path && !method.eq_ignore_ascii_case("GET")
+}
+
+/// Steps of `scenario` that would trade, as "scenario: step" lines.
+pub fn trading_steps(loaded: &LoadedScenario) -> Vec<String> {
+    loaded
+        .scenario
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let request = step.request.as_ref()?;
+            is_trading_endpoint(&request.method.value, &request.path.value).then(|| {
+                format!(
+                    "{}:{}: step {:?} calls {} {}",
+                    loaded.path.display(),
+                    step.name.referenced.line(),
+                    step.name.value,
+                    request.method.value,
+                    request.path.value
+                )
+            })
+        })
+        .collect()
+}
+
+/// Collects the embedded mock's log so failing steps can show what the server saw.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<String>>>);
+
+impl LogBuffer {
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |l| l.len())
+    }
+
+    fn since(&self, start: usize) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|l| l.get(start..).unwrap_or_default().to_vec())
+            .unwrap_or_default()
+    }
+
+    fn sink(&self) -> crate::mock::LogSink {
+        let lines = self.0.clone();
+        Arc::new(move |line: &str| {
+            if let Ok(mut lines) = lines.lock() {
+                lines.push(line.to_owned());
+            }
+        })
+    }
+}
+
+/// A server a scenario talks to: a base URL and the log to quote (mock only).
+struct Endpoint {
+    base_url: String,
+    log: Option<LogBuffer>,
+    /// Keeps a per-scenario mock alive for the scenario's duration.
+    _server: Option<MockServer>,
+}
+
+/// Runs every loaded scenario and returns the report. `interrupt` resolving stops the run; the
+/// report then marks what did not run.
+pub async fn run(
+    scenarios: &[LoadedScenario],
+    options: RunOptions,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<RunReport, String> {
+    let started = Instant::now();
+    let kind = options.target.kind();
+    let pacer = Arc::new(Pacer::new(options.client.rate));
+    let (credentials, generated, shared) = match options.target {
+        Target::Mock => {
+            let generated = GeneratedCredentials::generate(
+                "MOCKCONS1",
+                crate::config::LIMITED_POA,
+                DhChoice::Ffdhe2048,
+                &mut crate::oauth::SystemRandom,
+            )
+            .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
+            let credentials = generated.credentials().map_err(|e| e.to_string())?;
+            let log = LogBuffer::default();
+            let mut config = MockConfig::new(generated.server());
+            config.log = log.sink();
+            let server = start_mock(config).await?;
+            let endpoint = Endpoint {
+                base_url: server.base_url(),
+                log: Some(log),
+                _server: Some(server),
+            };
+            (Arc::new(credentials), Some(generated), endpoint)
+        }
+        Target::Live { base_url, credentials } => (
+            Arc::new(*credentials),
+            None,
+            Endpoint {
+                base_url,
+                log: None,
+                _server: None,
+            },
+        ),
+    };
+    let target_name = match kind {
+        TargetKind::Mock => format!("mock ({})", shared.base_url),
+        TargetKind::Live => format!("live ({})", shared.base_url),
+    };
+
+    let mut reports = Vec::with_capacity(scenarios.len());
+    let mut interrupted = false;
+    tokio::pin!(interrupt);
+    for loaded in scenarios {
+        let scenario = &loaded.scenario;
+        if !options.tags.is_empty() && !scenario.tags.iter().any(|t| options.tags.contains(t)) {
+            continue;
+        }
+        let mut report = ScenarioReport {
+            name: scenario.name.value.clone(),
+            file: loaded.path.clone(),
+            tags: scenario.tags.clone(),
+            skipped: None,
+            steps: Vec::new(),
+        };
+        let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
+        let needs_own_mock = scenario.mock.is_some();
+        if !allowed || (needs_own_mock && kind != TargetKind::Mock) {
+            report.skipped = Some(
+                format!(
+                    "not for target {kind:?} (targets: {:?})",
+                    scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock])
+                )
+                .to_lowercase(),
+            );
+            reports.push(report);
+            continue;
+        }
+        if interrupted {
+            report.skipped = Some("run interrupted".into());
+            reports.push(report);
+            continue;
+        }
+        let own;
+        let endpoint = match (&scenario.mock, &generated) {
+            (Some(settings), Some(generated)) => {
+                own = scenario_mock(settings, generated).await?;
+                &own
+            }
+            _ => &shared,
+        };
+        let mut client_options = options.client.clone();
+        client_options.base_url = endpoint.base_url.clone();
+        let client =
+            Client::with_shared(credentials.clone(), client_options, pacer.clone()).map_err(|e| e.to_string())?;
+        let mut vars: HashMap<String, String> = HashMap::new();
+        let now = SystemTime::now();
+        for (name, value) in &scenario.variables {
+            let rendered =
+                template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
+            vars.insert(name.clone(), rendered);
+        }
+        vars.extend(options.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+        let mut failed = false;
+        for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
+            if failed || interrupted {
+                let why = if interrupted {
+                    "run interrupted"
+                } else {
+                    "an earlier step failed"
+                };
+                report.steps.push(StepReport {
+                    name: step.name.value.clone(),
+                    status: StepStatus::Skipped(why.into()),
+                    duration: Duration::ZERO,
+                    attempts: 0,
+                    server_log: Vec::new(),
+                });
+                continue;
+            }
+            let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
+            let step_started = Instant::now();
+            let outcome = tokio::select! {
+                outcome = run_step(&client, step, compiled, &mut vars) => Some(outcome),
+                () = &mut interrupt => None,
+            };
+            let (status, attempts) = outcome.unwrap_or_else(|| {
+                interrupted = true;
+                (StepStatus::Skipped("run interrupted".into()), 0)
+            });
+            failed = !matches!(status, StepStatus::Passed);
+            let server_log = match (&status, &endpoint.log) {
+                (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
+                _ => Vec::new(),
+            };
+            report.steps.push(StepReport {
+                name: step.name.value.clone(),
+                status,
+                duration: step_started.elapsed(),
+                attempts,
+                server_log,
+            });
+        }
+        reports.push(report);
+    }
+    Ok(RunReport {
+        target: target_name,
+        scenarios: reports,
+        duration: started.elapsed(),
+        interrupted,
+    })
+}
+
+async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
+    MockServer::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(|e| format!("cannot start the embedded mock on 127.0.0.1: {e}"))
+}
+
+async fn scenario_mock(
+    settings: &super::model::MockSettings,
+    generated: &GeneratedCredentials,
+) -> Result<Endpoint, String> {
+    let log = LogBuffer::default();
+    let mut config = MockConfig::new(generated.server());
+    config.log = log.sink();
+    if let Some(at) = &settings.activate_at {
+        config.activate_at = Some(super::load::parse_activate_at(&at.value)?);
+    }
+    for fault in &settings.faults {
+        config.faults.push(fault.value.parse()?);
+    }
+    if let Some(idle) = &settings.idle_timeout {
+        config.idle_timeout = humantime::parse_duration(&idle.value).map_err(|e| e.to_string())?;
+    }
+    if let Some(rate) = settings.rate_limit {
+        config.rate_limit = rate;
+    }
+    let server = start_mock(config).await?;
+    Ok(Endpoint {
+        base_url: server.base_url(),
+        log: Some(log),
+        _server: Some(server),
+    })
+}
+
+/// A client error as a step status: IBKR's refusals are failed checks, the rest runtime errors.
+fn client_error_status(error: &ClientError, expect_error: Option<&str>) -> StepStatus {
+    match (error, expect_error) {
+        (ClientError::Ibkr { message, .. }, Some(expected)) => expected_error(message, expected),
+        (ClientError::Ibkr { .. } | ClientError::LstValidation, _) => StepStatus::Failed(error.to_string()),
+        (_, _) => StepStatus::Error(error.to_string()),
+    }
+}
+
+fn expected_error(message: &IbkrMessage, expected: &str) -> StepStatus {
+    if message
+        .message
+        .to_ascii_lowercase()
+        .contains(&expected.to_ascii_lowercase())
+    {
+        StepStatus::Passed
+    } else {
+        StepStatus::Failed(format!("expected the error {expected:?}, got {message}"))
+    }
+}
+
+async fn run_step(
+    client: &Client,
+    step: &Step,
+    compiled: &CompiledStep,
+    vars: &mut HashMap<String, String>,
+) -> (StepStatus, u32) {
+    let now = SystemTime::now();
+    let expect_error = match step
+        .expect_error
+        .as_ref()
+        .map(|e| template::render(&e.value, vars, now))
+        .transpose()
+    {
+        Ok(e) => e,
+        Err(e) => return (StepStatus::Failed(e), 0),
+    };
+    if step.lst.is_some() {
+        return match client.live_session_token().await {
+            Ok(summary) if expect_error.is_none() => (StepStatus::Passed, summary.attempts),
+            Ok(_) => (
+                StepStatus::Failed(format!(
+                    "expected the error {:?}, but the LST handshake succeeded",
+                    expect_error.unwrap_or_default()
+                )),
+                1,
+            ),
+            Err(e) => (client_error_status(&e, expect_error.as_deref()), 1),
+        };
+    }
+    let (method, path, query, body) = if step.session_init.is_some() {
+        (
+            Method::POST,
+            "/iserver/auth/ssodh/init".to_owned(),
+            Vec::new(),
+            Some(serde_json::json!({"publish": true, "compete": true})),
+        )
+    } else if let Some(request) = &step.request {
+        match render_request(request, vars, now) {
+            Ok(parts) => parts,
+            Err(e) => return (StepStatus::Failed(e), 0),
+        }
+    } else {
+        return (StepStatus::Error("step has no action".into()), 0);
+    };
+    let query_refs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let mut attempts = 0;
+    let poll = compiled.poll.as_ref();
+    let started = Instant::now();
+    let mut interval = poll.map_or(Duration::ZERO, |p| p.interval);
+    let response = loop {
+        let response = match client.request(method.clone(), &path, &query_refs, body.as_ref()).await {
+            Ok(response) => response,
+            Err(e) => return (client_error_status(&e, expect_error.as_deref()), attempts + 1),
+        };
+        attempts += 1;
+        let Some(poll) = poll else { break response };
+        let unmet = first_unmet(&poll.until, &response, vars, now);
+        let Some(unmet) = unmet else { break response };
+        let out_of_attempts = poll.max_attempts.is_some_and(|max| attempts >= max);
+        if out_of_attempts || started.elapsed() + interval > poll.deadline {
+            return (
+                StepStatus::Failed(format!(
+                    "poll: condition not met after {attempts} attempt(s) over {:.1} s: {unmet}",
+                    started.elapsed().as_secs_f64()
+                )),
+                attempts,
+            );
+        }
+        tokio::time::sleep(interval).await;
+        interval = interval.mul_f64(poll.backoff);
+    };
+    (
+        check_response(step, compiled, &response, expect_error.as_deref(), vars, now),
+        attempts,
+    )
+}
+
+type RenderedRequest = (Method, String, Vec<(String, String)>, Option<Value>);
+
+fn render_request(
+    request: &super::model::RequestSpec,
+    vars: &HashMap<String, String>,
+    now: SystemTime,
+) -> Result<RenderedRequest, String> {
+    let method = Method::from_bytes(request.method.value.to_ascii_uppercase().as_bytes()).map_err(|e| e.to_string())?;
+    let path = template::render(&request.path.value, vars, now)?;
+    let query = request
+        .query
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), template::render(&v.value, vars, now)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let body = request
+        .json
+        .as_ref()
+        .map(|j| template::render_json(&j.value, vars, now))
+        .transpose()?;
+    Ok((method, path, query, body))
+}
+
+/// The first check in `checks` that does not hold on the response's JSON, described.
+fn first_unmet(
+    checks: &[CheckSpec],
+    response: &ApiResponse,
+    vars: &HashMap<String, String>,
+    now: SystemTime,
+) -> Option<String> {
+    let body = response.json().ok();
+    checks.iter().find_map(|check| {
+        let actual = match (&check.path, &body) {
+            (Some(path), Some(body)) => path.select(body),
+            _ => None,
+        };
+        evaluate(check, actual.as_ref(), vars, now)
+            .err()
+            .map(|why| format!("{}: {why}", check.target))
+    })
+}
+
+/// Renders a check's templates and evaluates it.
+fn evaluate(
+    check: &CheckSpec,
+    actual: Option<&Value>,
+    vars: &HashMap<String, String>,
+    now: SystemTime,
+) -> Result<(), String> {
+    let mut predicate = check.predicate.clone();
+    for value in [&mut predicate.equals, &mut predicate.contains].into_iter().flatten() {
+        *value = template::render_json(value, vars, now)?;
+    }
+    if let Some(options) = &mut predicate.one_of {
+        for value in options.iter_mut() {
+            *value = template::render_json(value, vars, now)?;
+        }
+    }
+    let rendered_regex;
+    let regex = match (&check.regex, &predicate.matches) {
+        (Some(re), _) => Some(re),
+        (None, Some(pattern)) => {
+            let pattern = template::render(pattern, vars, now)?;
+            rendered_regex = regex::Regex::new(&pattern).map_err(|e| format!("bad pattern after templating: {e}"))?;
+            Some(&rendered_regex)
+        }
+        (None, None) => None,
+    };
+    assert::check(&predicate, regex, actual)
+}
+
+fn check_response(
+    step: &Step,
+    compiled: &CompiledStep,
+    response: &ApiResponse,
+    expect_error: Option<&str>,
+    vars: &mut HashMap<String, String>,
+    now: SystemTime,
+) -> StepStatus {
+    if let Some(expected) = expect_error {
+        if response.is_success() {
+            return StepStatus::Failed(format!("expected the error {expected:?}, got HTTP {}", response.status));
+        }
+        return expected_error(&IbkrMessage::parse(response.status, &response.body), expected);
+    }
+    let status_expect = step.expect.as_ref().and_then(|e| e.status.clone());
+    let status_ok = status_expect
+        .as_ref()
+        .map_or(response.is_success(), |s| s.allows(response.status));
+    if !status_ok {
+        let wanted = match &status_expect {
+            Some(s) => format!("{s:?}")
+                .replace("One(", "")
+                .replace("Any(", "")
+                .replace(')', ""),
+            None => "a 2xx status".to_owned(),
+        };
+        let body = String::from_utf8_lossy(&response.body);
+        let body: String = body.chars().take(200).collect();
+        return StepStatus::Failed(format!("expected status {wanted}, got {}: {body}", response.status));
+    }
+    for check in &compiled.headers {
+        let value = response
+            .headers
+            .get(check.target.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(|v| Value::String(v.to_owned()));
+        if let Err(why) = evaluate(check, value.as_ref(), vars, now) {
+            return StepStatus::Failed(format!("header {}: {why}", check.target));
+        }
+    }
+    let needs_json = !compiled.json.is_empty() || !compiled.captures.is_empty();
+    if !needs_json {
+        return StepStatus::Passed;
+    }
+    let body = match response.json() {
+        Ok(body) => body,
+        Err(e) => {
+            return StepStatus::Error(format!(
+                "the response is not JSON ({e}): {}",
+                String::from_utf8_lossy(&response.body)
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
+            ));
+        }
+    };
+    for check in &compiled.json {
+        let actual = check.path.as_ref().and_then(|p| p.select(&body));
+        if let Err(why) = evaluate(check, actual.as_ref(), vars, now) {
+            return StepStatus::Failed(format!("{}: {why}", check.target));
+        }
+    }
+    for (name, path) in &compiled.captures {
+        match path.select(&body) {
+            Some(value) => {
+                vars.insert(name.clone(), as_text(&value));
+            }
+            None => return StepStatus::Failed(format!("capture `{name}`: {path} selected nothing in {}", show(&body))),
+        }
+    }
+    StepStatus::Passed
+}
+
+/// Names of variables defined by `--var` for the loader's template checks.
+pub fn var_names(vars: &HashMap<String, String>) -> HashSet<String> {
+    vars.keys().cloned().collect()
+}
