@@ -298,11 +298,11 @@ fn run(args: RunArgs) -> u8 {
             .env_file
             .clone()
             .or_else(|| Some(PathBuf::from(".env")).filter(|p| p.is_file()));
-        if let Some(file) = env_file {
-            if let Err(e) = source.add_env_file(&file) {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
-            }
+        if let Some(file) = env_file
+            && let Err(e) = source.add_env_file(&file)
+        {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
         }
         source.extend(args.credentials.as_env());
         match source.credentials() {
