@@ -7,60 +7,16 @@ mod common;
 use std::time::{Duration, Instant, SystemTime};
 
 use ibkr_probe::client::{Client, ClientError};
-use ibkr_probe::mock::auth::{self, IncomingRequest};
-use ibkr_probe::oauth::header::parse_authorization_header;
 use reqwest::Method;
 use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// Answers the LST request like IBKR, using the server credentials of the shared set.
-/// (wiremock's request URL has no port, so the server's own address is passed in.)
-struct LstResponder {
-    base: String,
-}
-
-impl Respond for LstResponder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let header = request
-            .headers
-            .get("authorization")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        let header = parse_authorization_header(header).unwrap();
-        let urls = [format!("{}{}", self.base, request.url.path())];
-        let incoming = IncomingRequest {
-            method: "POST",
-            urls: &urls,
-            header: &header,
-        };
-        let server = common::generated().server();
-        match auth::live_session_token(
-            &server,
-            &incoming,
-            SystemTime::now(),
-            Duration::from_secs(300),
-            None,
-            &[7; 32],
-        ) {
-            Ok(grant) => ResponseTemplate::new(200).set_body_json(json!({
-                "diffie_hellman_response": grant.dh_response_hex,
-                "live_session_token_signature": grant.signature_hex,
-                "live_session_token_expiration": 1_900_000_000_000u64,
-            })),
-            Err(refusal) => {
-                eprintln!("LST refused for {urls:?}: {}", refusal.reason);
-                ResponseTemplate::new(401).set_body_json(json!({"error": format!("id: 1, error: {}", refusal.message)}))
-            }
-        }
-    }
-}
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn scripted() -> (MockServer, Client) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/api/oauth/live_session_token"))
-        .respond_with(LstResponder { base: server.uri() })
+        .respond_with(common::LstResponder { base: server.uri() })
         .mount(&server)
         .await;
     let client = common::client(format!("{}/v1/api", server.uri()));

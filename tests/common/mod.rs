@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use ibkr_probe::client::{Client, ClientOptions};
 use ibkr_probe::config::generate::{DhChoice, GeneratedCredentials};
+use ibkr_probe::mock::auth::{self, IncomingRequest};
 use ibkr_probe::mock::{MockConfig, MockServer};
 use ibkr_probe::oauth::SystemRandom;
+use ibkr_probe::oauth::header::parse_authorization_header;
+use serde_json::json;
+use std::time::SystemTime;
 
 /// RSA key generation is slow in debug builds: one credential set per test binary.
 pub fn generated() -> &'static GeneratedCredentials {
@@ -54,4 +58,47 @@ pub fn options(base_url: String) -> ClientOptions {
 
 pub fn client(base_url: String) -> Client {
     Client::new(generated().credentials().unwrap(), options(base_url)).unwrap()
+}
+
+/// Answers the LST request like IBKR, using the server credentials of the shared set.
+/// (wiremock's request URL has no port, so the server's own address is passed in.)
+pub struct LstResponder {
+    pub base: String,
+}
+
+impl wiremock::Respond for LstResponder {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let header = request
+            .headers
+            .get("authorization")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let header = parse_authorization_header(header).unwrap();
+        let urls = [format!("{}{}", self.base, request.url.path())];
+        let incoming = IncomingRequest {
+            method: "POST",
+            urls: &urls,
+            header: &header,
+        };
+        let server = generated().server();
+        match auth::live_session_token(
+            &server,
+            &incoming,
+            SystemTime::now(),
+            Duration::from_secs(300),
+            None,
+            &[7; 32],
+        ) {
+            Ok(grant) => wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                "diffie_hellman_response": grant.dh_response_hex,
+                "live_session_token_signature": grant.signature_hex,
+                "live_session_token_expiration": 1_900_000_000_000u64,
+            })),
+            Err(refusal) => {
+                eprintln!("LST refused for {urls:?}: {}", refusal.reason);
+                wiremock::ResponseTemplate::new(401)
+                    .set_body_json(json!({"error": format!("id: 1, error: {}", refusal.message)}))
+            }
+        }
+    }
 }

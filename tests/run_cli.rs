@@ -1,0 +1,264 @@
+//! `ibkr-probe run` as a user runs it: the bundled scenarios, reports, broken scenario files,
+//! live mode against a separately started mock, the read-only guard and Ctrl-C.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("IB_") || name.starts_with("IBIND_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn bundled_scenarios_pass_against_the_embedded_mock_with_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("r.xml");
+    let json = dir.path().join("r.json");
+    let out = bin()
+        .arg("run")
+        .arg("--report")
+        .arg(format!("junit={}", junit.display()))
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains('\x1b'),
+        "NO_COLOR and a pipe: no colour codes"
+    );
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let steps: usize = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["steps"].as_array().unwrap().len())
+        .sum();
+    assert!(steps >= 30, "{steps}");
+    assert_eq!(report["totals"]["passed"], steps);
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert_eq!(xml.matches("<testcase ").count(), steps, "one testcase per step");
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        report["scenarios"].as_array().unwrap().len(),
+        "one suite per scenario"
+    );
+    assert!(xml.contains(&format!("tests=\"{steps}\"")));
+}
+
+#[test]
+fn malformed_scenarios_exit_2_with_positions_and_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "bad-yaml.yaml",
+            "name: x\nsteps:\n  - name: [oops\n",
+            "bad-yaml.yaml:3:",
+        ),
+        (
+            "unknown-key.yaml",
+            "name: x\nsteps:\n  - name: a\n    lst: {}\n    expect_eror: x\n",
+            "unknown-key.yaml:5:5: unknown field `expect_eror`",
+        ),
+        (
+            "wrong-type.yaml",
+            "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect: {status: two-hundred}\n",
+            "wrong-type.yaml:5:",
+        ),
+        (
+            "undefined.yaml",
+            "name: x\nsteps:\n  - name: a\n    request:\n      path: \"/iserver/{{acount}}\"\n",
+            "undefined.yaml:5:",
+        ),
+    ];
+    for (name, contents, needle) in cases {
+        let file = write(dir.path(), name, contents);
+        let report = dir.path().join(format!("{name}.json"));
+        let out = bin()
+            .arg("run")
+            .arg(&file)
+            .arg("--report")
+            .arg(format!("json={}", report.display()))
+            .output()
+            .unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {all}");
+        assert!(all.contains(needle), "{name}: expected {needle:?} in {all}");
+        assert!(!all.contains("panicked"));
+        assert!(!report.exists(), "{name}: no report for an invalid run");
+    }
+    let out = bin().args(["run", "no/such/folder"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().args(["run", "--report", "xml=out.xml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a bad flag is a command-line error");
+    let out = bin().args(["run", "--var", "novalue"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn undefined_variable_suggests_the_close_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "s.yaml",
+        "name: x\nvariables: {account: DU1}\nsteps:\n  - name: a\n    request:\n      path: \"/x/{{acount}}\"\n",
+    );
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert!(text(&out).contains("did you mean `account`?"), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_mode_against_an_inactive_key_fails_with_invalid_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    common::generated().write(dir.path(), false).unwrap();
+    let (mock, _log) =
+        common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
+    let env_file = dir.path().join("ibkr.env");
+    let report = dir.path().join("live.xml");
+    let base = mock.base_url();
+    let args = (env_file.clone(), report.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args(["run", "--base-url", &base, "--env-file"])
+            .arg(&args.0)
+            .arg("--report")
+            .arg(format!("junit={}", args.1.display()))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("invalid consumer"));
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(xml.contains("invalid consumer"), "{xml}");
+    assert!(
+        xml.contains("not for target live"),
+        "mock-only scenarios are skipped live"
+    );
+    mock.stop().await;
+}
+
+#[test]
+fn live_mode_without_credentials_names_the_missing_variable() {
+    let out = bin().args(["run", "--target", "live"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("IB_CONSUMER_KEY is not set"), "{}", text(&out));
+}
+
+#[test]
+fn live_mode_refuses_order_endpoints_without_allow_trading() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "order.yaml",
+        "name: order\nsteps:\n  - name: place\n    request:\n      method: POST\n      path: /iserver/account/DU1/orders\n      json: {orders: []}\n",
+    );
+    let out = bin().args(["run", "--target", "live"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("read-only") && text(&out).contains("--allow-trading"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn tags_and_vars_select_and_override() {
+    let out = bin().args(["run", "--tag", "guide"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("guide contracts") && !stdout.contains("snapshot warm-up"),
+        "{stdout}"
+    );
+    // --var overrides the scenario's variable: searching a symbol the mock does not know fails.
+    let out = bin()
+        .args(["run", "scenarios/known-conids.yaml", "--var", "symbol=NOPE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("$[0].conid"), "{}", text(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_a_complete_report_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "slow.yaml",
+        "name: slow\nsteps:\n  - name: lst\n    lst: {}\n  - name: waits for ever\n    request: {method: POST, path: /tickle}\n    poll:\n      until: {\"$.never\": {exists: true}}\n      interval: 200ms\n      deadline: 60s\n  - name: after\n    request: {method: POST, path: /tickle}\n",
+    );
+    let report = dir.path().join("r.json");
+    let mut child = bin()
+        .arg("run")
+        .arg(&file)
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(3));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["interrupted"], true);
+    let steps = json["scenarios"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 3, "every step is in the report");
+    assert_eq!(steps[1]["message"], "run interrupted");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn completions_print_a_script() {
+    let out = bin().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ibkr-probe"));
+}

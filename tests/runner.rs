@@ -1,0 +1,254 @@
+//! The runner as a library: poll-until, pacing, captures, and the report formats against golden
+//! files (set UPDATE_GOLDEN=1 to rewrite them after a deliberate change, then review the diff).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ibkr_probe::client::ClientOptions;
+use ibkr_probe::report::{self, ReportFormat};
+use ibkr_probe::scenario::load::{self, LoadedScenario};
+use ibkr_probe::scenario::run::{self, RunOptions, RunReport, ScenarioReport, StepReport, StepStatus, Target};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn scenario(text: &str) -> LoadedScenario {
+    load::parse(Path::new("inline.yaml"), text, &HashSet::new()).unwrap()
+}
+
+fn options(target: Target, rate: f64) -> RunOptions {
+    RunOptions {
+        target,
+        tags: Vec::new(),
+        vars: HashMap::new(),
+        client: ClientOptions {
+            rate,
+            max_retries: 0,
+            timeout: Duration::from_secs(5),
+            ..ClientOptions::default()
+        },
+    }
+}
+
+/// A scripted live target: wiremock answering the LST like IBKR, plus `mocks`.
+async fn scripted(mocks: Vec<Mock>) -> (MockServer, Target) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/api/oauth/live_session_token"))
+        .respond_with(common::LstResponder { base: server.uri() })
+        .mount(&server)
+        .await;
+    for mock in mocks {
+        mock.mount(&server).await;
+    }
+    let target = Target::Live {
+        base_url: format!("{}/v1/api", server.uri()),
+        credentials: Box::new(common::generated().credentials().unwrap()),
+    };
+    (server, target)
+}
+
+const POLL: &str = "name: poll\nsteps:\n  - name: lst\n    lst: {}\n  - name: wait for data\n    request: {path: /data}\n    poll:\n      until: {\"$.ready\": {equals: true}}\n      interval: 50ms\n      backoff: 1.2\n      deadline: DEADLINE\n    expect:\n      json: {\"$.value\": {equals: 42}}\n";
+
+#[tokio::test]
+async fn poll_until_succeeds_after_n_attempts() {
+    let not_yet = Mock::given(method("GET"))
+        .and(path("/v1/api/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": false})))
+        .up_to_n_times(3);
+    let ready = Mock::given(method("GET"))
+        .and(path("/v1/api/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true, "value": 42})));
+    let (_server, target) = scripted(vec![not_yet, ready]).await;
+    let loaded = scenario(&POLL.replace("DEADLINE", "5s"));
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let step = &report.scenarios[0].steps[1];
+    assert_eq!(step.status, StepStatus::Passed, "{step:?}");
+    assert_eq!(step.attempts, 4);
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test]
+async fn poll_until_reports_the_deadline_with_attempts() {
+    let never = Mock::given(method("GET"))
+        .and(path("/v1/api/data"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": false})));
+    let (_server, target) = scripted(vec![never]).await;
+    let loaded = scenario(&POLL.replace("DEADLINE", "400ms"));
+    let started = Instant::now();
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let StepStatus::Failed(message) = &report.scenarios[0].steps[1].status else {
+        panic!("{report:?}")
+    };
+    assert!(message.starts_with("poll: condition not met after"), "{message}");
+    assert!(message.contains("$.ready: expected true, got false"), "{message}");
+    assert!(report.scenarios[0].steps[1].attempts >= 3);
+    assert_eq!(report.exit_code(), 4);
+}
+
+/// Records when each request arrived.
+struct Clock(Arc<Mutex<Vec<Instant>>>);
+
+impl Respond for Clock {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.0.lock().unwrap().push(Instant::now());
+        ResponseTemplate::new(200).set_body_json(json!({}))
+    }
+}
+
+#[tokio::test]
+async fn pacing_never_exceeds_the_configured_rate() {
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let tickle = Mock::given(method("POST"))
+        .and(path("/v1/api/tickle"))
+        .respond_with(Clock(arrivals.clone()));
+    let (_server, target) = scripted(vec![tickle]).await;
+    let mut text = "name: burst\nsteps:\n  - name: lst\n    lst: {}\n".to_owned();
+    for i in 0..8 {
+        text.push_str(&format!(
+            "  - name: tickle {i}\n    request: {{method: POST, path: /tickle}}\n"
+        ));
+    }
+    let loaded = scenario(&text);
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 5.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    let arrivals = arrivals.lock().unwrap();
+    assert_eq!(arrivals.len(), 8);
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= Duration::from_millis(180), "requests {gap:?} apart at 5/s");
+    }
+}
+
+#[tokio::test]
+async fn captures_flow_into_later_steps_and_expect_error_decodes_ibkr_bodies() {
+    let text = "name: flow\nsteps:\n  - name: lst\n    lst: {}\n  - name: before init\n    request: {path: /iserver/accounts}\n    expect_error: no bridge\n  - name: init\n    session_init: {}\n  - name: accounts\n    request: {path: /iserver/accounts}\n    capture: {account: \"$.accounts[0]\"}\n  - name: uses the capture\n    request: {path: /iserver/accounts}\n    expect:\n      json:\n        \"$.selectedAccount\": {equals: \"{{account}}\"}\n        \"$.accounts\": {contains: \"{{account}}\", length: 1}\n  - name: a wrong expectation fails with what differed\n    request: {path: /iserver/accounts}\n    expect:\n      json:\n        \"$.selectedAccount\": {equals: U999}\n  - name: skipped after the failure\n    request: {path: /tickle, method: POST}\n";
+    let loaded = scenario(text);
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(Target::Mock, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let steps = &report.scenarios[0].steps;
+    assert!(steps[..5].iter().all(|s| s.status == StepStatus::Passed), "{steps:#?}");
+    assert_eq!(
+        steps[5].status,
+        StepStatus::Failed("$.selectedAccount: expected \"U999\", got \"DU1234567\"".into())
+    );
+    assert!(
+        steps[5]
+            .server_log
+            .iter()
+            .any(|l| l.contains("GET /v1/api/iserver/accounts -> 200")),
+        "{:?}",
+        steps[5].server_log
+    );
+    assert!(matches!(steps[6].status, StepStatus::Skipped(_)));
+    assert_eq!(report.exit_code(), 4);
+}
+
+fn sample_report() -> RunReport {
+    let step = |name: &str, status: StepStatus, ms: u64| StepReport {
+        name: name.into(),
+        status,
+        duration: Duration::from_millis(ms),
+        attempts: 1,
+        server_log: Vec::new(),
+    };
+    let mut failed = step(
+        "values by field id",
+        StepStatus::Failed("$[0].86: expected < 100, got 598".into()),
+        101,
+    );
+    failed.attempts = 3;
+    failed.server_log = vec!["mock: GET /v1/api/iserver/marketdata/snapshot -> 200".into()];
+    RunReport {
+        target: "mock (http://127.0.0.1:1/v1/api)".into(),
+        duration: Duration::from_millis(1234),
+        interrupted: false,
+        scenarios: vec![
+            ScenarioReport {
+                name: "auth".into(),
+                file: PathBuf::from("scenarios/auth.yaml"),
+                tags: vec!["auth".into()],
+                skipped: None,
+                steps: vec![
+                    step("live session token", StepStatus::Passed, 12),
+                    step(
+                        "open the brokerage session",
+                        StepStatus::Error("ssodh/init: no answer within 10s after 4 attempt(s)".into()),
+                        40_000,
+                    ),
+                ],
+            },
+            ScenarioReport {
+                name: "field mapping".into(),
+                file: PathBuf::from("scenarios/field-mapping.yaml"),
+                tags: vec![],
+                skipped: None,
+                steps: vec![
+                    failed,
+                    step("after", StepStatus::Skipped("an earlier step failed".into()), 0),
+                ],
+            },
+            ScenarioReport {
+                name: "guide <contracts> & \"quotes\"".into(),
+                file: PathBuf::from("scenarios/guide-contracts.yaml"),
+                tags: vec![],
+                skipped: Some("not for target live (targets: [mock])".into()),
+                steps: vec![],
+            },
+        ],
+    }
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(
+        actual,
+        expected,
+        "{} differs; if the change is deliberate rerun with UPDATE_GOLDEN=1 and review",
+        path.display()
+    );
+}
+
+#[test]
+fn report_formats_match_golden_files() {
+    let report = sample_report();
+    assert_eq!(report.exit_code(), 3, "an error outranks a failure");
+    golden("report.json", &report::render(&report, ReportFormat::Json));
+    golden("report.xml", &report::render(&report, ReportFormat::Junit));
+    golden("report.txt", &report::terminal::render(&report, false));
+    let colored = report::terminal::render(&report, true);
+    assert!(colored.contains("\x1b[31mFAIL\x1b[0m"));
+}
