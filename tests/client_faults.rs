@@ -13,12 +13,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn scripted() -> (MockServer, Client) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/api/oauth/live_session_token"))
-        .respond_with(common::LstResponder { base: server.uri() })
-        .mount(&server)
-        .await;
+    let server = common::lst_server().await;
     let client = common::client(format!("{}/v1/api", server.uri()));
     client.live_session_token().await.unwrap();
     (server, client)

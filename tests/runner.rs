@@ -36,12 +36,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
 
 /// A scripted live target: wiremock answering the LST like IBKR, plus `mocks`.
 async fn scripted(mocks: Vec<Mock>) -> (MockServer, Target) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/api/oauth/live_session_token"))
-        .respond_with(common::LstResponder { base: server.uri() })
-        .mount(&server)
-        .await;
+    let server = common::lst_server().await;
     for mock in mocks {
         mock.mount(&server).await;
     }

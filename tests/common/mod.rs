@@ -102,3 +102,15 @@ impl wiremock::Respond for LstResponder {
         }
     }
 }
+
+/// A wiremock server that answers the LST like IBKR (other paths are up to the test).
+pub async fn lst_server() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/api/oauth/live_session_token"))
+        .respond_with(LstResponder { base: server.uri() })
+        .mount(&server)
+        .await;
+    server
+}
