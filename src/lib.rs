@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod config;
+pub mod diagnose;
 pub mod exit;
 pub mod mock;
 pub mod oauth;

@@ -35,6 +35,98 @@ enum Command {
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
+    /// Explain an IBKR error: a whole body, a message, or a bare id.
+    Explain {
+        /// e.g. '{"error":"id: 39687, error: invalid consumer","statusCode":401}', 'LST failed', or 764.
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a credential set offline (and with --online, one LST attempt), one line per check.
+    Diagnose(DiagnoseArgs),
+    /// Is the consumer key active yet? One LST attempt, or --watch until it is.
+    Activation(ActivationArgs),
+}
+
+/// Where credentials come from, for commands that use them.
+#[derive(Debug, clap::Args)]
+struct CredentialSource {
+    /// A .env file with IB_* or IBIND_OAUTH1A_* variables (default: ./.env when present).
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    #[command(flatten)]
+    flags: CredentialArgs,
+}
+
+impl CredentialSource {
+    /// Environment, then the .env file, then flags: later wins.
+    fn load(&self) -> Result<ibkr_probe::config::env::EnvSource, String> {
+        let mut source = ibkr_probe::config::env::EnvSource::from_process();
+        let env_file = self
+            .env_file
+            .clone()
+            .or_else(|| Some(PathBuf::from(".env")).filter(|p| p.is_file()));
+        if let Some(file) = env_file {
+            source.add_env_file(&file).map_err(|e| e.to_string())?;
+        }
+        source.extend(self.flags.as_env());
+        Ok(source)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct DiagnoseArgs {
+    #[command(subcommand)]
+    command: Option<DiagnoseCommand>,
+    #[command(flatten)]
+    source: CredentialSource,
+    /// After the offline checks, make one LST attempt and show every step (redacted).
+    #[arg(long)]
+    online: bool,
+    /// Base URL for --online (default https://api.ibkr.com/v1/api).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum DiagnoseCommand {
+    /// Name the known mistake behind your own client's values: put them in a vector file as the
+    /// expectations (see vectors/README.md) and every diverging step is matched against classic bugs.
+    Compare {
+        file: PathBuf,
+        /// Your client's Authorization header, to check how it carries the signature.
+        #[arg(long)]
+        header: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct ActivationArgs {
+    #[command(flatten)]
+    source: CredentialSource,
+    /// Base URL (default https://api.ibkr.com/v1/api), e.g. a local `ibkr-probe mock`.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Repeat until the key is active or --timeout passes.
+    #[arg(long)]
+    watch: bool,
+    /// Time between attempts (at least 30s against api.ibkr.com).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    interval: std::time::Duration,
+    /// Give up after this long.
+    #[arg(long, default_value = "72h", value_parser = humantime::parse_duration)]
+    timeout: std::time::Duration,
+    /// One JSON line per attempt on stdout.
+    #[arg(long)]
+    json: bool,
+    /// A shell command to run once the key is active.
+    #[arg(long)]
+    on_active: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,11 +159,8 @@ struct RunArgs {
     /// Allow steps that place, modify or cancel orders in live mode.
     #[arg(long)]
     allow_trading: bool,
-    /// A .env file with IB_* or IBIND_OAUTH1A_* variables (default: ./.env when present).
-    #[arg(long)]
-    env_file: Option<PathBuf>,
     #[command(flatten)]
-    credentials: CredentialArgs,
+    source: CredentialSource,
     /// Requests per second across the whole run (IBKR allows about 10).
     #[arg(long, default_value_t = 10.0)]
     rate: f64,
@@ -246,6 +335,9 @@ fn main() -> ExitCode {
         }
         Command::Mock(args) => mock(args),
         Command::Run(args) => run(args),
+        Command::Explain { text, json } => explain(&text.join(" "), json),
+        Command::Diagnose(args) => diagnose(args),
+        Command::Activation(args) => activation(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
@@ -293,18 +385,13 @@ fn run(args: RunArgs) -> u8 {
                 return exit::INVALID_INPUT;
             }
         }
-        let mut source = ibkr_probe::config::env::EnvSource::from_process();
-        let env_file = args
-            .env_file
-            .clone()
-            .or_else(|| Some(PathBuf::from(".env")).filter(|p| p.is_file()));
-        if let Some(file) = env_file
-            && let Err(e) = source.add_env_file(&file)
-        {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-        source.extend(args.credentials.as_env());
+        let source = match args.source.load() {
+            Ok(source) => source,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        };
         match source.credentials() {
             Ok(credentials) => ibkr_probe::scenario::run::Target::Live {
                 base_url: args
@@ -459,4 +546,267 @@ fn vectors_verify(paths: &[PathBuf], format: Format, show_secrets: bool) -> u8 {
         return exit::RUNTIME_FAILURE;
     }
     vectors::report::exit_code(&results)
+}
+
+fn write_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn explain(text: &str, json: bool) -> u8 {
+    use ibkr_probe::diagnose::catalogue;
+    let explanation = catalogue::explain(text);
+    if json {
+        write_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&explanation).unwrap_or_default()
+        ));
+    } else {
+        write_stdout(&catalogue::render(&explanation));
+    }
+    // A bare id is answered too (ids are not codes); only text outside the catalogue exits 4.
+    if explanation.entry.is_some() || explanation.message.is_none() {
+        exit::SUCCESS
+    } else {
+        exit::CHECK_FAILED
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+/// A client for one-off commands (diagnose --online, activation).
+fn single_client(
+    source: &ibkr_probe::config::env::EnvSource,
+    base_url: Option<&str>,
+) -> Result<ibkr_probe::client::Client, String> {
+    let credentials = source.credentials().map_err(|e| format!("credentials: {e}"))?;
+    let options = ibkr_probe::client::ClientOptions {
+        base_url: base_url.unwrap_or(ibkr_probe::client::IBKR_BASE_URL).to_owned(),
+        max_retries: 1,
+        ..ibkr_probe::client::ClientOptions::default()
+    };
+    ibkr_probe::client::Client::new(credentials, options).map_err(|e| e.to_string())
+}
+
+fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) -> u8 {
+    use ibkr_probe::diagnose::compare;
+    let loaded = match ibkr_probe::vectors::load(file) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let findings = compare::compare(&loaded);
+    let header_finding = header.and_then(compare::check_header);
+    if json {
+        let doc = serde_json::json!({"findings": findings, "header": header_finding});
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+    } else {
+        let mut text = String::new();
+        if findings.is_empty() {
+            text.push_str("every step matches: your values are what IBKR expects\n");
+        }
+        for finding in &findings {
+            match finding.mistake {
+                Some(mistake) => text.push_str(&format!("{}: {mistake}\n", finding.step)),
+                None => text.push_str(&format!(
+                    "{}: differs, and no known mistake reproduces it (`ibkr-probe vectors verify {}` shows the first differing position)\n",
+                    finding.step,
+                    file.display()
+                )),
+            }
+        }
+        if let Some(mistake) = header_finding {
+            text.push_str(&format!("header: {mistake}\n"));
+        }
+        write_stdout(&text);
+    }
+    if findings.is_empty() && header_finding.is_none() {
+        exit::SUCCESS
+    } else {
+        exit::CHECK_FAILED
+    }
+}
+
+fn diagnose(args: DiagnoseArgs) -> u8 {
+    use ibkr_probe::diagnose::{catalogue, checks};
+    if let Some(DiagnoseCommand::Compare { file, header }) = &args.command {
+        return diagnose_compare(file, header.as_deref(), args.json);
+    }
+    let source = match args.source.load() {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let results = checks::run(&source);
+    let failed = results.iter().any(|c| c.level == checks::Level::Fail);
+    let mut online = serde_json::Value::Null;
+    let mut online_failed = false;
+    if args.online && !failed {
+        let Some(runtime) = runtime() else {
+            return exit::RUNTIME_FAILURE;
+        };
+        let client = match single_client(&source, args.base_url.as_deref()) {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        };
+        let (status, date, message) = match runtime.block_on(client.live_session_token()) {
+            Ok(summary) => (
+                "ok".to_owned(),
+                summary.server_date,
+                "live session token obtained and validated".to_owned(),
+            ),
+            Err(ibkr_probe::client::ClientError::Ibkr { message, .. }) => {
+                online_failed = true;
+                let explanation = catalogue::render(&catalogue::explain(&message.message));
+                let date = message.server_date.clone();
+                (
+                    format!("HTTP {}", message.status),
+                    date,
+                    format!("{message}\n{explanation}"),
+                )
+            }
+            Err(e) => {
+                online_failed = true;
+                ("error".to_owned(), None, e.to_string())
+            }
+        };
+        let skew = date.as_deref().and_then(httpdate_skew);
+        online =
+            serde_json::json!({"status": status, "message": message, "server_date": date, "clock_skew_seconds": skew});
+    }
+    if args.json {
+        let doc = serde_json::json!({"checks": results, "online": online});
+        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+    } else {
+        let mut text = checks::render(&results);
+        if args.online && failed {
+            text.push_str("online: skipped until the offline checks pass\n");
+        } else if args.online {
+            text.push_str("online: decrypt secret -> prepend -> DH challenge -> RSA-SHA256 over prepend + base string -> POST /oauth/live_session_token -> K -> LST -> validate (values redacted)\n");
+            let status = online["status"].as_str().unwrap_or("");
+            text.push_str(&format!(
+                "online: {status}: {}\n",
+                online["message"].as_str().unwrap_or("")
+            ));
+            match online["clock_skew_seconds"].as_i64() {
+                Some(skew) if skew.abs() > 30 => text.push_str(&format!(
+                    "online: clock skew {skew} s against the server's Date header: sync this machine's clock\n"
+                )),
+                Some(skew) => text.push_str(&format!(
+                    "online: clock skew {skew} s against the server's Date header\n"
+                )),
+                None => text.push_str("online: the server sent no Date header; clock skew unknown\n"),
+            }
+        }
+        write_stdout(&text);
+    }
+    if failed || online_failed {
+        exit::CHECK_FAILED
+    } else {
+        exit::SUCCESS
+    }
+}
+
+/// Seconds this machine's clock is ahead of an HTTP `Date` header (negative when behind).
+fn httpdate_skew(date: &str) -> Option<i64> {
+    let server = humantime::parse_rfc3339_weak(&httpdate_to_rfc3339(date)?).ok()?;
+    Some(match std::time::SystemTime::now().duration_since(server) {
+        Ok(ahead) => ahead.as_secs() as i64,
+        Err(behind) => -(behind.duration().as_secs() as i64),
+    })
+}
+
+/// `Tue, 24 Nov 2026 09:01:02 GMT` -> `2026-11-24T09:01:02Z`.
+fn httpdate_to_rfc3339(date: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = date.split_whitespace().skip(1);
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)? + 1;
+    let year: u32 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    Some(format!("{year:04}-{month:02}-{day:02}T{time}Z"))
+}
+
+fn activation(args: ActivationArgs) -> u8 {
+    use ibkr_probe::diagnose::activation as act;
+    let source = match args.source.load() {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let client = match single_client(&source, args.base_url.as_deref()) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let Some(runtime) = runtime() else {
+        return exit::RUNTIME_FAILURE;
+    };
+    let reset = act::next_weekend_reset(std::time::SystemTime::now());
+    let state = if args.watch {
+        let interval = act::effective_interval(&client.options().base_url, args.interval);
+        if interval != args.interval {
+            eprintln!(
+                "note: interval raised to {} against IBKR, to stay far from its pacing limits",
+                humantime::format_duration(interval)
+            );
+        }
+        let json = args.json;
+        runtime.block_on(act::watch(&client, interval, args.timeout, |attempt| {
+            if json {
+                write_stdout(&format!("{}\n", serde_json::to_string(attempt).unwrap_or_default()));
+            } else {
+                let elapsed = humantime::format_duration(std::time::Duration::from_secs(attempt.elapsed_ms / 1000));
+                eprintln!(
+                    "attempt {} ({elapsed} elapsed): {}; new keys usually start working after IBKR's weekend reset (Friday {reset} evening, US Eastern)",
+                    attempt.attempt,
+                    attempt.state.describe()
+                );
+            }
+        }))
+    } else {
+        let state = runtime.block_on(act::attempt(&client));
+        if args.json {
+            let attempt = act::Attempt {
+                attempt: 1,
+                elapsed_ms: 0,
+                state: state.clone(),
+            };
+            write_stdout(&format!("{}\n", serde_json::to_string(&attempt).unwrap_or_default()));
+        }
+        state
+    };
+    if !args.json {
+        write_stdout(&format!("{}\n", state.describe()));
+    }
+    if state == act::State::Active
+        && let Some(command) = &args.on_active
+    {
+        match std::process::Command::new("sh").arg("-c").arg(command).status() {
+            Ok(status) => eprintln!("--on-active command finished: {status}"),
+            Err(e) => eprintln!("warning: --on-active command could not start: {e}"),
+        }
+    }
+    state.exit_code()
 }

@@ -12,6 +12,8 @@ pub struct IbkrMessage {
     /// The message text, e.g. `invalid consumer`; the raw body when it is not JSON.
     pub message: String,
     pub reference_id: Option<u64>,
+    /// The server's `Date` header, to measure clock skew.
+    pub server_date: Option<String>,
 }
 
 impl IbkrMessage {
@@ -29,7 +31,14 @@ impl IbkrMessage {
             status,
             message,
             reference_id,
+            server_date: None,
         }
+    }
+
+    /// Keeps the server's `Date` header from the response.
+    pub fn with_server_date(mut self, headers: &reqwest::header::HeaderMap) -> Self {
+        self.server_date = headers.get("date").and_then(|d| d.to_str().ok()).map(str::to_owned);
+        self
     }
 }
 
@@ -115,7 +124,8 @@ mod tests {
             IbkrMessage {
                 status: 401,
                 message: "invalid consumer".into(),
-                reference_id: Some(39687)
+                reference_id: Some(39687),
+                server_date: None
             }
         );
         let m = IbkrMessage::parse(

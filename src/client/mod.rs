@@ -209,7 +209,7 @@ impl Client {
         if !response.is_success() {
             return Err(ClientError::Ibkr {
                 step: STEP,
-                message: IbkrMessage::parse(response.status, &response.body),
+                message: IbkrMessage::parse(response.status, &response.body).with_server_date(&response.headers),
             });
         }
         let body = response.json().map_err(|e| ClientError::Protocol {
@@ -408,7 +408,7 @@ impl Client {
         if !response.is_success() {
             return Err(ClientError::Ibkr {
                 step,
-                message: IbkrMessage::parse(response.status, &response.body),
+                message: IbkrMessage::parse(response.status, &response.body).with_server_date(&response.headers),
             });
         }
         response.json().map_err(|e| ClientError::Protocol {

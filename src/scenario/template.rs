@@ -29,7 +29,7 @@ fn parse_month_code(reference: &str) -> Option<i32> {
 }
 
 /// Civil date (year, month, day) in UTC.
-fn civil(now: SystemTime) -> (i64, u32, u32) {
+pub(crate) fn civil(now: SystemTime) -> (i64, u32, u32) {
     let days = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400) as i64;
