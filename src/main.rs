@@ -89,7 +89,7 @@ struct DiagnoseArgs {
     #[arg(long)]
     base_url: Option<String>,
     /// Print JSON.
-    #[arg(long)]
+    #[arg(long, global = true)]
     json: bool,
 }
 

@@ -27,7 +27,7 @@ pub const CATALOGUE: &[Entry] = &[
         meaning: "IBKR does not accept this consumer key for this realm (yet).",
         causes: &[
             (
-                "The consumer key was registered recently and is not active yet: keys from the self-service portal start working after IBKR's Friday/Saturday evening reset (some users report the next business day).",
+                "The consumer key was registered recently and is not active yet: keys from the self-service portal start working after IBKR's weekend reset (Friday/Saturday evening; some users report the next business day).",
                 "Wait, and let `ibkr-probe activation --watch` tell you the moment it works.",
             ),
             (

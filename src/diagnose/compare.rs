@@ -216,23 +216,25 @@ fn variants(file: &VectorFile, truth: &Truth, step: &str) -> Vec<(&'static str, 
             ),
         ],
         "shared_secret" => vec![
-            (
-                "K is padded to the prime's length; IBKR uses Java's BigInteger.toByteArray() (minimal, 00 only for the sign)",
-                hex::encode(&padded),
-            ),
+            // The sign-byte variant first: when K's top bit is set, dropping the 00 also gives the
+            // prime's length, and the missing sign byte is the better name for it.
             (
                 "K lacks its leading 00 sign byte; Java's BigInteger.toByteArray() keeps it when the top bit is set",
                 hex::encode(&unsigned),
             ),
+            (
+                "K is padded to the prime's length; IBKR uses Java's BigInteger.toByteArray() (minimal, 00 only for the sign)",
+                hex::encode(&padded),
+            ),
         ],
         "live_session_token" => vec![
             (
-                "the LST was derived from K padded to the prime's length",
-                BASE64.encode(hmac_bytes::<Sha1Mac>(&padded, secret)),
-            ),
-            (
                 "the LST was derived from K without its leading 00 sign byte",
                 BASE64.encode(hmac_bytes::<Sha1Mac>(&unsigned, secret)),
+            ),
+            (
+                "the LST was derived from K padded to the prime's length",
+                BASE64.encode(hmac_bytes::<Sha1Mac>(&padded, secret)),
             ),
             (
                 "the LST was computed with HMAC-SHA256; IBKR uses HMAC-SHA1",

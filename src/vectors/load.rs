@@ -124,7 +124,9 @@ fn check(raw: RawVectorFile, path: &Path) -> Result<VectorFile, FieldError> {
         "expect_access_token_secret_plain_b64",
         &raw.expect_access_token_secret_plain_b64,
     )?);
-    hex_field("expect_prepend_hex", &raw.expect_prepend_hex)?;
+    // Compared as text, never decoded: a client's non-hex prepend is a value to diagnose
+    // (`diagnose compare`), not a broken file.
+    non_empty("expect_prepend_hex", &raw.expect_prepend_hex)?;
 
     let lst = &raw.live_session_token;
     let dh_random = Secret::new(hex_field("live_session_token.dh_random_hex", &lst.dh_random_hex)?);

@@ -1,0 +1,493 @@
+//! `explain`, `diagnose`, `diagnose compare` and `activation` as users run them: real IBKR
+//! bodies, planted credential mistakes, values from deliberately wrong computations, and a mock
+//! whose key activates a few seconds later.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("IB_") || name.starts_with("IBIND_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn explain_decodes_real_bodies_and_says_ids_are_not_codes() {
+    let cases = [
+        (
+            r#"{"error":"id: 39687, error: invalid consumer","statusCode":401}"#,
+            "weekend reset",
+        ),
+        (
+            r#"{"error":"id: 118871, error: LST failed, error: No access secret key found for 6f531f8fd316915af53f","statusCode":401}"#,
+            "access token",
+        ),
+        (r#"{"error":"Bad Request: no bridge","statusCode":400}"#, "ssodh/init"),
+        ("LST failed", "prepend"),
+        ("Invalid signature", "BigInteger.toByteArray()"),
+    ];
+    for (input, needle) in cases {
+        let out = bin().args(["explain", input]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{input}");
+        assert!(text(&out).contains(needle), "{input}: {}", text(&out));
+    }
+    let out = bin().args(["explain", "764"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out).contains("not an error code"));
+    let out = bin()
+        .args(["explain", "--json", "error", "764", "happened"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "text outside the catalogue");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["entry"].is_null());
+}
+
+/// Writes a fresh credential set and returns its folder and env variables.
+fn credential_set() -> (tempfile::TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    common::generated().write(dir.path(), false).unwrap();
+    let env = ibkr_probe::config::env::parse_env_file(&std::fs::read_to_string(dir.path().join("ibkr.env")).unwrap())
+        .unwrap();
+    (dir, env)
+}
+
+fn diagnose(env: &[(String, String)], extra: &[&str]) -> Output {
+    bin()
+        .arg("diagnose")
+        .args(extra)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
+}
+
+fn set(env: &mut [(String, String)], name: &str, value: String) {
+    env.iter_mut().find(|(k, _)| k == name).unwrap().1 = value;
+}
+
+#[test]
+fn diagnose_passes_a_good_set_and_names_each_planted_mistake() {
+    let (dir, env) = credential_set();
+    let out = diagnose(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("same as"),
+        "fingerprints are compared with public_*.pem"
+    );
+
+    let secret = env
+        .iter()
+        .find(|(k, _)| k == "IB_ACCESS_TOKEN_SECRET")
+        .unwrap()
+        .1
+        .clone();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    type Plant = Box<dyn Fn(&mut Vec<(String, String)>)>;
+    let cases: Vec<(&str, Plant, &str)> = vec![
+        (
+            "truncated secret",
+            Box::new(move |e| set(e, "IB_ACCESS_TOKEN_SECRET", secret[..secret.len() - 3].to_owned())),
+            "truncated",
+        ),
+        (
+            "swapped keys",
+            Box::new({
+                let (s, en) = (path("private_signature.pem"), path("private_encryption.pem"));
+                move |e| {
+                    set(e, "IB_SIGNATURE_KEY_PATH", en.clone());
+                    set(e, "IB_ENCRYPTION_KEY_PATH", s.clone());
+                }
+            }),
+            "swap IB_SIGNATURE_KEY_PATH and IB_ENCRYPTION_KEY_PATH",
+        ),
+        (
+            "TESTCONS with limited_poa",
+            Box::new(|e| set(e, "IB_CONSUMER_KEY", "TESTCONS".into())),
+            "set IB_REALM=test_realm",
+        ),
+        (
+            "DH file not PKCS#3",
+            Box::new({
+                let key = path("public_signature.pem");
+                move |e| set(e, "IB_DH_PARAM_PATH", key.clone())
+            }),
+            "PKCS#3",
+        ),
+        (
+            "missing value",
+            Box::new(|e| e.retain(|(k, _)| k != "IB_ACCESS_TOKEN")),
+            "not set: IB_ACCESS_TOKEN",
+        ),
+    ];
+    for (what, plant, needle) in cases {
+        let mut planted = env.clone();
+        plant(&mut planted);
+        let out = diagnose(&planted, &[]);
+        assert_eq!(out.status.code(), Some(4), "{what}: {}", text(&out));
+        assert!(
+            text(&out).contains(needle),
+            "{what}: expected {needle:?} in\n{}",
+            text(&out)
+        );
+        assert!(text(&out).contains("fix:"), "{what}");
+    }
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            dir.path().join("private_encryption.pem"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let out = diagnose(&env, &[]);
+        assert_eq!(out.status.code(), Some(4));
+        assert!(
+            text(&out).contains("readable by others") && text(&out).contains("chmod 600"),
+            "{}",
+            text(&out)
+        );
+    }
+    // CRLF key files are read, and said so.
+    std::fs::set_permissions(
+        dir.path().join("private_encryption.pem"),
+        std::fs::Permissions::from(
+            std::fs::metadata(dir.path().join("private_signature.pem"))
+                .unwrap()
+                .permissions(),
+        ),
+    )
+    .unwrap();
+    let crlf = std::fs::read_to_string(dir.path().join("private_signature.pem"))
+        .unwrap()
+        .replace('\n', "\r\n");
+    std::fs::write(dir.path().join("private_signature.pem"), crlf).unwrap();
+    let out = diagnose(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("CRLF line endings"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnose_online_against_the_mock() {
+    let (_dir, env) = credential_set();
+    let (mock, _) = common::start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let env2 = env.clone();
+    let out = tokio::task::spawn_blocking(move || diagnose(&env2, &["--online", "--base-url", &base]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("validated") && text(&out).contains("clock skew"),
+        "{}",
+        text(&out)
+    );
+    mock.stop().await;
+
+    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let base = mock.base_url();
+    let out = tokio::task::spawn_blocking(move || diagnose(&env, &["--online", "--json", "--base-url", &base]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["online"]["message"].as_str().unwrap().contains("invalid consumer"));
+    mock.stop().await;
+}
+
+fn vector(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn compare(doc: &Value, extra: &[&str]) -> (Option<i32>, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("mine.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = bin()
+        .args(["diagnose", "compare", "--json"])
+        .arg(&file)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+fn mistake_for(findings: &Value, step: &str) -> String {
+    findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["step"] == step)
+        .and_then(|f| f["mistake"].as_str())
+        .unwrap_or("(none)")
+        .to_owned()
+}
+
+fn hmac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = <M as KeyInit>::new_from_slice(key).unwrap();
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Each classic mistake, made deliberately here (independently of the comparison code), is named.
+#[test]
+fn compare_names_each_known_mistake() {
+    type Sha1Mac = Hmac<sha1::Sha1>;
+    type Sha256Mac = Hmac<sha2::Sha256>;
+    let base = vector("ibkr-2018-oauth-example.json");
+    let secret = B64
+        .decode(base["expect_access_token_secret_plain_b64"].as_str().unwrap())
+        .unwrap();
+    let k = hex::decode(base["live_session_token"]["expect_shared_secret_hex"].as_str().unwrap()).unwrap();
+    let lst_text = base["live_session_token"]["expect_live_session_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut cases: Vec<(Value, &str, &str)> = Vec::new();
+    // K padded to the prime's length (k-short-2 has a 255-byte K).
+    let mut short = vector("k-short-2.json");
+    let k_short = short["live_session_token"]["expect_shared_secret_hex"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    short["live_session_token"]["expect_shared_secret_hex"] = Value::from(format!("00{k_short}"));
+    cases.push((short, "shared_secret", "padded"));
+    // K without its sign byte (k-high-bit-1 has 257 bytes with a leading 00).
+    let mut high = vector("k-high-bit-1.json");
+    let k_high = high["live_session_token"]["expect_shared_secret_hex"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    high["live_session_token"]["expect_shared_secret_hex"] = Value::from(k_high[2..].to_owned());
+    cases.push((high, "shared_secret", "sign byte"));
+    // Prepend in uppercase, and not hex at all.
+    let mut upper = base.clone();
+    upper["expect_prepend_hex"] = Value::from(base["expect_prepend_hex"].as_str().unwrap().to_uppercase());
+    cases.push((upper, "prepend", "uppercase"));
+    let mut not_hex = base.clone();
+    not_hex["expect_prepend_hex"] = base["expect_access_token_secret_plain_b64"].clone();
+    cases.push((not_hex, "prepend", "base64, not hex"));
+    // HMAC-SHA256 instead of HMAC-SHA1 for the LST.
+    let mut sha256 = base.clone();
+    sha256["live_session_token"]["expect_live_session_token"] = Value::from(B64.encode(hmac::<Sha256Mac>(&k, &secret)));
+    cases.push((sha256, "live_session_token", "HMAC-SHA256"));
+    // The LST used as its base64 string, not its bytes, for a request signature.
+    let mut as_string = base.clone();
+    let request = &base["requests"][2];
+    let wrong = B64.encode(hmac::<Sha256Mac>(
+        lst_text.as_bytes(),
+        request["expect_base_string"].as_str().unwrap().as_bytes(),
+    ));
+    as_string["requests"][2]["expect_signature"] = Value::from(wrong);
+    cases.push((as_string, "requests[2].signature", "base64 text"));
+    // The LST validated with its text as the key.
+    let mut validation = base.clone();
+    validation["live_session_token"]["expect_live_session_token_signature"] =
+        Value::from(hex::encode(hmac::<Sha1Mac>(lst_text.as_bytes(), b"TESTCONS")));
+    cases.push((validation, "live_session_token_signature", "base64 text"));
+    // Realm in the base string (inserted where it sorts: after oauth_token).
+    let mut realm = base.clone();
+    let request_base = request["expect_base_string"].as_str().unwrap();
+    realm["requests"][2]["expect_base_string"] = Value::from(format!("{request_base}%26realm%3Dtest_realm"));
+    cases.push((realm, "requests[2].base_string", "realm"));
+    // `/` not encoded in the URL.
+    let mut slash = base.clone();
+    let (method, rest) = request_base.split_once('&').unwrap();
+    let (url, params) = rest.split_once('&').unwrap();
+    slash["requests"][2]["expect_base_string"] = Value::from(format!("{method}&{}&{params}", url.replace("%2F", "/")));
+    cases.push((slash, "requests[2].base_string", "`/`"));
+    // Query parameters left out.
+    let mut query_out = base.clone();
+    query_out["requests"][2]["expect_base_string"] = Value::from(request_base.replace("conid%3D8314%26", ""));
+    cases.push((query_out, "requests[2].base_string", "left out"));
+    // Values encoded twice (a comma in the query of the Python-made vector).
+    let mut twice = vector("py-pkcs1-crlf-query.json");
+    let py_base = twice["requests"][0]["expect_base_string"]
+        .as_str()
+        .unwrap()
+        .replace("%2C", "%252C");
+    twice["requests"][0]["expect_base_string"] = Value::from(py_base);
+    cases.push((twice, "requests[0].base_string", "encoded twice"));
+    // The prepend left out of the LST request's base string.
+    let mut no_prepend = base.clone();
+    let lst_base = base["live_session_token"]["expect_base_string"].as_str().unwrap();
+    no_prepend["live_session_token"]["expect_base_string"] = Value::from(
+        lst_base
+            .trim_start_matches(base["expect_prepend_hex"].as_str().unwrap())
+            .to_owned(),
+    );
+    cases.push((no_prepend, "lst_base_string", "prepend is missing"));
+
+    for (doc, step, needle) in cases {
+        let (code, findings) = compare(&doc, &[]);
+        assert_eq!(code, Some(4), "{step}");
+        let mistake = mistake_for(&findings, step);
+        assert!(
+            mistake.contains(needle),
+            "{step}: expected {needle:?}, got {mistake:?} in {findings}"
+        );
+    }
+
+    // A correct file: nothing to report, exit 0.
+    let (code, findings) = compare(&base, &[]);
+    assert_eq!(code, Some(0), "{findings}");
+    // A signature not URL-encoded in the header.
+    let (code, findings) = compare(
+        &base,
+        &[
+            "--header",
+            r#"OAuth realm="test_realm", oauth_signature="+BdIuZDNooYZAbO9RZUCTC5F/3HjFOb04Tu4crpi0v8=""#,
+        ],
+    );
+    assert_eq!(code, Some(4));
+    assert!(findings["header"].as_str().unwrap().contains("not URL-encoded"));
+}
+
+async fn activation(env: Vec<(String, String)>, base: String, extra: &'static [&'static str]) -> (Output, Duration) {
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let out = bin()
+            .args(["activation", "--base-url", &base])
+            .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        (out, started.elapsed())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
+    let (_dir, env) = credential_set();
+    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(4))).await;
+    let (out, elapsed) = activation(
+        env.clone(),
+        mock.base_url(),
+        &["--watch", "--interval", "1s", "--timeout", "30s", "--json"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        elapsed >= Duration::from_millis(3500),
+        "not before activation: {elapsed:?}"
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 3, "{lines:?}");
+    assert_eq!(lines[0]["state"], "inactive");
+    assert_eq!(lines.last().unwrap()["state"], "active");
+    mock.stop().await;
+
+    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let (out, elapsed) = activation(
+        env.clone(),
+        mock.base_url(),
+        &["--watch", "--interval", "1s", "--timeout", "3s"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(elapsed < Duration::from_secs(8));
+    assert!(
+        text(&out).contains("not active yet") && text(&out).contains("weekend reset"),
+        "{}",
+        text(&out)
+    );
+    // One attempt, without --watch: 4 while inactive.
+    let (out, _) = activation(env, mock.base_url(), &[]).await;
+    assert_eq!(out.status.code(), Some(4));
+    mock.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activation_on_active_runs_the_command() {
+    let (dir, env) = credential_set();
+    let (mock, _) = common::start_mock(|_| {}).await;
+    let marker = dir.path().join("active.txt");
+    let command: &'static str = Box::leak(format!("touch {}", marker.display()).into_boxed_str());
+    let args: &'static [&'static str] = Box::leak(vec!["--on-active", command].into_boxed_slice());
+    let (out, _) = activation(env, mock.base_url(), args).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(marker.exists());
+    mock.stop().await;
+}
+
+/// No output of diagnose or activation carries a secret, in any encoding.
+#[tokio::test(flavor = "multi_thread")]
+async fn diagnostics_print_no_secrets() {
+    let (dir, env) = credential_set();
+    let (mock, _) = common::start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let env2 = env.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        for extra in [
+            &[][..],
+            &["--json"][..],
+            &["--online", "--base-url", &base][..],
+            &["--online", "--json", "--base-url", &base][..],
+        ] {
+            all.push_str(&text(&diagnose(&env2, extra)));
+        }
+        for extra in [&["--json"][..], &[][..]] {
+            let out = bin()
+                .args(["activation", "--base-url", &base])
+                .args(extra)
+                .envs(env2.iter().map(|(k, v)| (k, v)))
+                .output()
+                .unwrap();
+            all.push_str(&text(&out));
+        }
+        all
+    })
+    .await
+    .unwrap();
+    let creds = common::generated().credentials().unwrap();
+    let secret = creds.access_token_secret.expose().clone();
+    let plain = ibkr_probe::oauth::lst::decrypt_access_token_secret(&creds.encryption_key, &secret).unwrap();
+    let mut needles = vec![secret.clone(), secret.replace('+', "%2B").replace('/', "%2F")];
+    needles.extend([
+        hex::encode(plain.expose()),
+        hex::encode_upper(plain.expose()),
+        B64.encode(plain.expose()),
+    ]);
+    for name in ["private_signature.pem", "private_encryption.pem"] {
+        let pem = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        needles.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_owned));
+    }
+    for needle in needles {
+        let probe = &needle[..needle.len().min(24)];
+        assert!(!outputs.contains(probe), "leaked {probe}");
+    }
+    mock.stop().await;
+}
