@@ -171,15 +171,10 @@ fn diagnose_passes_a_good_set_and_names_each_planted_mistake() {
         );
     }
     // CRLF key files are read, and said so.
-    std::fs::set_permissions(
-        dir.path().join("private_encryption.pem"),
-        std::fs::Permissions::from(
-            std::fs::metadata(dir.path().join("private_signature.pem"))
-                .unwrap()
-                .permissions(),
-        ),
-    )
-    .unwrap();
+    let private_mode = std::fs::metadata(dir.path().join("private_signature.pem"))
+        .unwrap()
+        .permissions();
+    std::fs::set_permissions(dir.path().join("private_encryption.pem"), private_mode).unwrap();
     let crlf = std::fs::read_to_string(dir.path().join("private_signature.pem"))
         .unwrap()
         .replace('\n', "\r\n");
