@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod diagnose;
 pub mod exit;
+pub mod fields;
 pub mod mock;
 pub mod oauth;
 pub mod report;

@@ -307,26 +307,32 @@ pub fn with_separators(n: u64) -> String {
 }
 
 /// The string value of field `id` for `quote`, or `None` when the mock has no data for it
-/// (IBKR then leaves the key out).
+/// (IBKR then leaves the key out). Ids are looked up in the field catalogue, so the mock and the
+/// checks agree on what each id means by construction.
 pub fn field_value(id: &str, quote: &Quote) -> Option<String> {
+    use crate::fields::Meaning;
     let price = |p: f64| format!("{p:.2}");
-    Some(match id {
-        "31" => price(quote.last),
-        "55" => quote.symbol.to_owned(),
-        "70" => price(quote.high),
-        "71" => price(quote.low),
-        "84" => price(quote.bid),
-        "85" => with_separators(quote.ask_size),
-        "86" => price(quote.ask),
-        "87" => abbreviate(quote.volume),
-        "88" => with_separators(quote.bid_size),
-        "7059" => quote.last_size.to_string(),
-        "7295" => price(quote.open),
-        "7296" => price(quote.last),
-        "7741" => price(quote.prior_close),
-        "7762" => quote.volume.to_string(),
-        "6509" => "RpB".to_owned(),
-        _ => return None,
+    let meaning = crate::fields::by_id(id)?.meaning?;
+    Some(match meaning {
+        Meaning::Last => price(quote.last),
+        Meaning::Symbol => quote.symbol.to_owned(),
+        Meaning::High => price(quote.high),
+        Meaning::Low => price(quote.low),
+        Meaning::Bid => price(quote.bid),
+        Meaning::AskSize => with_separators(quote.ask_size),
+        Meaning::Ask => price(quote.ask),
+        Meaning::Volume => abbreviate(quote.volume),
+        Meaning::BidSize => with_separators(quote.bid_size),
+        Meaning::LastSize => quote.last_size.to_string(),
+        Meaning::Open => price(quote.open),
+        Meaning::Close => price(quote.last),
+        Meaning::PriorClose => price(quote.prior_close),
+        Meaning::VolumeLong => quote.volume.to_string(),
+        Meaning::Change => format!("{:+.2}", quote.last - quote.prior_close),
+        Meaning::ChangePercent => format!("{:.2}%", (quote.last - quote.prior_close) / quote.prior_close * 100.0),
+        Meaning::Mark => price(quote.last),
+        Meaning::Availability => "RpB".to_owned(),
+        Meaning::ServerId => "q0".to_owned(),
     })
 }
 

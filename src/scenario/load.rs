@@ -39,6 +39,14 @@ pub struct CompiledStep {
     pub headers: Vec<CheckSpec>,
     pub captures: Vec<(String, JsonPath)>,
     pub poll: Option<CompiledPoll>,
+    pub snapshot: Option<CompiledSnapshot>,
+}
+
+/// Snapshot field checks, resolved against the catalogue.
+#[derive(Debug, Clone)]
+pub struct CompiledSnapshot {
+    pub meanings: Vec<crate::fields::Meaning>,
+    pub mapping: Vec<(crate::fields::Meaning, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +260,9 @@ impl Checker<'_> {
         if let Some(expect) = &step.expect {
             compiled.json = self.checks(&expect.json, true)?;
             compiled.headers = self.checks(&expect.headers, false)?;
+            if let Some(snapshot) = &expect.snapshot {
+                compiled.snapshot = Some(self.snapshot(snapshot)?);
+            }
         }
         if let Some(poll) = &step.poll {
             let interval = poll
@@ -363,6 +374,53 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+
+    fn meaning(&self, word: &Spanned<String>) -> Result<crate::fields::Meaning, ScenarioError> {
+        crate::fields::Meaning::parse(&word.value).ok_or_else(|| {
+            let names: Vec<&str> = crate::fields::Meaning::NAMES
+                .iter()
+                .map(|(_, words)| words[0])
+                .collect();
+            let suggestion = names
+                .iter()
+                .map(|n| (strsim::jaro_winkler(&word.value, n), *n))
+                .filter(|(score, _)| *score > 0.8)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            self.error(
+                &word.referenced,
+                format!(
+                    "unknown field meaning {:?}{suggestion}; expected one of {}",
+                    word.value,
+                    names.join(", ")
+                ),
+            )
+        })
+    }
+
+    fn snapshot(&self, spec: &super::model::SnapshotExpect) -> Result<CompiledSnapshot, ScenarioError> {
+        let meanings = spec
+            .fields
+            .iter()
+            .map(|w| self.meaning(w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut mapping = Vec::new();
+        for (word, id) in &spec.mapping {
+            let meaning = self.meaning(&Spanned::new(word.clone(), id.referenced, id.defined))?;
+            if crate::fields::by_id(&id.value).is_none() {
+                return Err(self.error(
+                    &id.referenced,
+                    format!(
+                        "field id {:?} is not in IBKR's table (`ibkr-probe fields` lists them)",
+                        id.value
+                    ),
+                ));
+            }
+            mapping.push((meaning, id.value.clone()));
+        }
+        Ok(CompiledSnapshot { meanings, mapping })
     }
 
     fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {

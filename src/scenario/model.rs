@@ -117,6 +117,21 @@ pub struct Expect {
     /// JSON path -> predicate.
     #[serde(default)]
     pub json: IndexMap<String, Spanned<Predicate>>,
+    /// Field checks on a `/iserver/marketdata/snapshot` answer, by meaning.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotExpect>,
+}
+
+/// Snapshot fields named by meaning, checked for consistency in every element that has data:
+/// ask >= bid, last within the day's range, sizes whole, no price that looks like a size.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotExpect {
+    /// Meanings to read: `bid`, `ask`, `ask_size`, `bid_size`, `last`, `high`, `low`, ...
+    pub fields: Vec<Spanned<String>>,
+    /// Meaning -> field id, to check a mapping of your own instead of IBKR's table.
+    #[serde(default)]
+    pub mapping: IndexMap<String, Spanned<String>>,
 }
 
 /// `status: 200` or `status: [200, 201]`.

@@ -587,7 +587,7 @@ fn check_response(
             return StepStatus::Failed(format!("header {}: {why}", check.target));
         }
     }
-    let needs_json = !compiled.json.is_empty() || !compiled.captures.is_empty();
+    let needs_json = !compiled.json.is_empty() || !compiled.captures.is_empty() || compiled.snapshot.is_some();
     if !needs_json {
         return StepStatus::Passed;
     }
@@ -609,6 +609,11 @@ fn check_response(
             return StepStatus::Failed(format!("{}: {why}", check.target));
         }
     }
+    if let Some(snapshot) = &compiled.snapshot
+        && let Some(failure) = snapshot_failure(snapshot, &body)
+    {
+        return StepStatus::Failed(failure);
+    }
     for (name, path) in &compiled.captures {
         match path.select(&body) {
             Some(value) => {
@@ -618,6 +623,33 @@ fn check_response(
         }
     }
     StepStatus::Passed
+}
+
+/// Field checks on every snapshot element that carries data; the problems found, if any.
+fn snapshot_failure(snapshot: &super::load::CompiledSnapshot, body: &Value) -> Option<String> {
+    let Some(entries) = body.as_array() else {
+        return Some(format!("snapshot: expected an array, got {}", show(body)));
+    };
+    let mut problems = Vec::new();
+    let mut with_data = 0;
+    for entry in entries {
+        let has_data = entry.as_object().is_some_and(|m| {
+            m.keys()
+                .any(|k| k.chars().all(|c| c.is_ascii_digit()) && k != "6119" && k != "6509")
+        });
+        if !has_data {
+            continue;
+        }
+        with_data += 1;
+        let conid = entry.get("conid").map_or("?".to_owned(), as_text);
+        for problem in crate::fields::check::check_snapshot(entry, &snapshot.meanings, &snapshot.mapping) {
+            problems.push(format!("conid {conid}: {problem}"));
+        }
+    }
+    if with_data == 0 {
+        return Some("snapshot: no element carries field values yet (the first request only subscribes; poll until data arrives)".into());
+    }
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 /// Names of variables defined by `--var` for the loader's template checks.
