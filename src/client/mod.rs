@@ -16,8 +16,7 @@ pub use pacer::Pacer;
 use crate::config::Credentials;
 use crate::oauth::encode::{Space, percent_encode_into};
 use crate::oauth::{
-    DhExponent, LiveSessionToken, QueryConvention, RandomSource, SignatureMethod, SigningRequest, SystemRandom,
-    base_string, dh, header, lst, lst_base_string, sign,
+    DhExponent, LiveSessionToken, QueryConvention, RandomSource, SystemRandom, dh, header, lst, request,
 };
 
 /// IBKR's production base URL.
@@ -149,6 +148,23 @@ impl Client {
         &self.credentials
     }
 
+    /// The current live session token, for code that signs requests itself (a websocket, a
+    /// benchmark's plain loop). It does not print itself.
+    pub fn live_session(&self) -> Option<LiveSessionToken> {
+        self.token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn identity(&self) -> request::Identity<'_> {
+        request::Identity {
+            consumer_key: &self.credentials.consumer_key,
+            access_token: &self.credentials.access_token,
+            realm: &self.credentials.realm,
+        }
+    }
+
     fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
         let mut url = String::with_capacity(self.options.base_url.len() + path.len() + 64);
         url.push_str(&self.options.base_url);
@@ -184,26 +200,19 @@ impl Client {
         let a = DhExponent::generate(&mut rng, self.options.dh_exponent_bytes).map_err(oauth_error)?;
         let challenge = dh::challenge_hex(&creds.dh_params, &a);
         let url = self.url("/oauth/live_session_token", &[]);
+        let identity = self.identity();
 
         let response = self
             .send(STEP, Method::POST, &url, None, |nonce, timestamp| {
-                let params = [
-                    ("diffie_hellman_challenge", challenge.as_str()),
-                    ("oauth_consumer_key", creds.consumer_key.as_str()),
-                    ("oauth_nonce", nonce),
-                    ("oauth_signature_method", SignatureMethod::RsaSha256.as_str()),
-                    ("oauth_timestamp", timestamp),
-                    ("oauth_token", creds.access_token.as_str()),
-                ];
-                let request = SigningRequest {
-                    method: "POST",
-                    url: &url,
-                    form: &[],
-                    oauth: &params,
-                };
-                let base = lst_base_string(&prepend, &request, QueryConvention::InBaseString);
-                let signature = sign::rsa_sha256(&creds.signature_key, base.expose().as_bytes())?;
-                Ok(header::authorization_header(&creds.realm, &params, &signature))
+                request::lst_authorization(
+                    identity,
+                    &url,
+                    nonce,
+                    timestamp,
+                    &challenge,
+                    &prepend,
+                    &creds.signature_key,
+                )
             })
             .await?;
         if !response.is_success() {
@@ -259,25 +268,19 @@ impl Client {
             .clone()
             .ok_or(ClientError::NoSession)?;
         let url = self.url(path, query);
-        let creds = &self.credentials;
         let convention = self.options.query_convention;
         let method_name = method.as_str().to_owned();
+        let identity = self.identity();
         self.send("request", method, &url, json, |nonce, timestamp| {
-            let params = [
-                ("oauth_consumer_key", creds.consumer_key.as_str()),
-                ("oauth_nonce", nonce),
-                ("oauth_signature_method", SignatureMethod::HmacSha256.as_str()),
-                ("oauth_timestamp", timestamp),
-                ("oauth_token", creds.access_token.as_str()),
-            ];
-            let request = SigningRequest {
-                method: &method_name,
-                url: &url,
-                form: &[],
-                oauth: &params,
-            };
-            let signature = sign::hmac_sha256(&token, base_string(&request, convention).as_bytes());
-            Ok(header::authorization_header(&creds.realm, &params, &signature))
+            Ok(request::hmac_authorization(
+                identity,
+                &method_name,
+                &url,
+                nonce,
+                timestamp,
+                &token,
+                convention,
+            ))
         })
         .await
     }

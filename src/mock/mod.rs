@@ -46,6 +46,9 @@ pub struct MockConfig {
     pub timestamp_window: Duration,
     /// How long the `slow` fault waits before answering.
     pub slow_delay: Duration,
+    /// Check HMAC signatures on ordinary requests. Only the harness benchmark turns this off, to
+    /// measure what verification costs.
+    pub verify_signatures: bool,
     pub log: LogSink,
 }
 
@@ -59,6 +62,7 @@ impl MockConfig {
             rate_limit: 10,
             timestamp_window: Duration::from_secs(300),
             slow_delay: Duration::from_secs(30),
+            verify_signatures: true,
             log: stderr_log(),
         }
     }

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod lst;
 pub mod prime;
 pub mod random;
+pub mod request;
 pub mod secret;
 pub mod sign;
 
