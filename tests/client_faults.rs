@@ -186,3 +186,42 @@ async fn mock_faults_drop_connection_malformed_json_and_slow() {
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");
     mock.stop().await;
 }
+
+#[tokio::test]
+async fn retry_after_is_honoured_within_a_bound() {
+    let (server, client) = scripted().await;
+    accounts()
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    accounts()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let response = client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    assert_eq!((response.status, response.attempts), (200, 2));
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+
+    // A penalty box longer than the bound is not waited out: the 429 comes back at once.
+    let (server, client) = scripted().await;
+    accounts()
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "600"))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let response = client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    assert_eq!((response.status, response.attempts), (429, 1));
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

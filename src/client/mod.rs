@@ -329,12 +329,19 @@ impl Client {
                 }
                 Err(e) => Err(e),
             };
+            let mut wait = self.backoff(attempt, &mut rng);
             match outcome {
                 Ok(response) => {
                     let retryable = response.status == 429 || matches!(response.status, 500 | 502 | 503 | 504);
                     let safe = idempotent || matches!(response.status, 429 | 503);
-                    if !retryable || !safe || last {
+                    // A server that says when to come back is believed, within MAX_RETRY_AFTER; one
+                    // that asks for longer (IBKR's penalty box is 10-15 minutes) gets its answer back.
+                    let retry_after = retry_after(&response.headers);
+                    if !retryable || !safe || last || retry_after.is_some_and(|d| d > MAX_RETRY_AFTER) {
                         return Ok(response);
+                    }
+                    if let Some(delay) = retry_after {
+                        wait = wait.max(delay);
                     }
                 }
                 Err(e) => {
@@ -356,7 +363,7 @@ impl Client {
                     }
                 }
             }
-            tokio::time::sleep(self.backoff(attempt, &mut rng)).await;
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -419,6 +426,15 @@ impl Client {
             detail: format!("body is not JSON: {e}"),
         })
     }
+}
+
+/// The longest `Retry-After` the client waits for before retrying.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by IBKR and is ignored).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_secs)
 }
 
 fn rename_step(error: ClientError, step: &'static str) -> ClientError {

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::encode::{Space, percent_decode, percent_encode, percent_encode_into};
+use super::encode::{Space, into_string, percent_decode, percent_encode, percent_encode_bytes};
 use super::lst::Prepend;
 use super::secret::{Secret, SecretString};
 
@@ -52,8 +52,13 @@ pub struct SigningRequest<'a> {
 
 /// Splits a URL into the part before `?` and its query string (without a `#fragment`).
 pub fn split_url(url: &str) -> (&str, &str) {
-    let url = url.split_once('#').map_or(url, |(before, _)| before);
-    url.split_once('?').unwrap_or((url, ""))
+    // One byte scan (this runs for every signed request).
+    let bytes = url.as_bytes();
+    let end = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
+    match bytes[..end].iter().position(|&b| b == b'?') {
+        Some(q) => (&url[..q], &url[q + 1..end]),
+        None => (&url[..end], ""),
+    }
 }
 
 /// Decoded `name=value` pairs of a query string (`+` as space, empty segments skipped).
@@ -66,13 +71,29 @@ pub fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, s
 
 /// Byte-wise order of `name=value`, without building the joined strings.
 fn cmp_joined(a: &(Cow<str>, Cow<str>), b: &(Cow<str>, Cow<str>)) -> Ordering {
-    let left = a.0.bytes().chain(std::iter::once(b'=')).chain(a.1.bytes());
-    let right = b.0.bytes().chain(std::iter::once(b'=')).chain(b.1.bytes());
-    left.cmp(right)
+    let (a_name, b_name) = (a.0.as_bytes(), b.0.as_bytes());
+    let common = a_name.len().min(b_name.len());
+    match a_name[..common].cmp(&b_name[..common]) {
+        Ordering::Equal => {}
+        unequal => return unequal,
+    }
+    // One name is a prefix of the other: the shorter one continues with `=`.
+    let next = |name: &[u8]| name.get(common).copied();
+    match (next(a_name), next(b_name)) {
+        (None, None) => a.1.as_bytes().cmp(b.1.as_bytes()),
+        (None, Some(byte)) if byte != b'=' => b'='.cmp(&byte),
+        (Some(byte), None) if byte != b'=' => byte.cmp(&b'='),
+        // A name containing `=` right there: compare the joined bytes the slow way.
+        _ => {
+            let left = a.0.bytes().chain(std::iter::once(b'=')).chain(a.1.bytes());
+            let right = b.0.bytes().chain(std::iter::once(b'=')).chain(b.1.bytes());
+            left.cmp(right)
+        }
+    }
 }
 
 /// Appends the base string of `request` to `out`.
-fn write_base_string(out: &mut String, request: &SigningRequest<'_>, convention: QueryConvention) {
+fn write_base_string(out: &mut Vec<u8>, request: &SigningRequest<'_>, convention: QueryConvention) {
     let (base_url, query) = split_url(request.url);
     let mut params: Vec<(Cow<str>, Cow<str>)> = Vec::with_capacity(request.oauth.len() + request.form.len() + 4);
     if convention != QueryConvention::UrlOnly {
@@ -93,35 +114,35 @@ fn write_base_string(out: &mut String, request: &SigningRequest<'_>, convention:
     }
     params.sort_unstable_by(cmp_joined);
 
-    out.push_str(request.method);
-    out.push('&');
-    percent_encode_into(out, base_url, Space::Plus);
-    out.push('&');
+    out.extend_from_slice(request.method.as_bytes());
+    out.push(b'&');
+    percent_encode_bytes(out, base_url, Space::Plus);
+    out.push(b'&');
     for (i, (name, value)) in params.iter().enumerate() {
         if i > 0 {
-            out.push_str("%26");
+            out.extend_from_slice(b"%26");
         }
-        percent_encode_into(out, name, Space::Plus);
-        out.push_str("%3D");
-        percent_encode_into(out, value, Space::Plus);
+        percent_encode_bytes(out, name, Space::Plus);
+        out.extend_from_slice(b"%3D");
+        percent_encode_bytes(out, value, Space::Plus);
     }
 }
 
 /// The base string of an ordinary request (HMAC-SHA256, or RSA-SHA256 without a prepend).
 pub fn base_string(request: &SigningRequest<'_>, convention: QueryConvention) -> String {
-    let mut out = String::with_capacity(estimate(request));
+    let mut out = Vec::with_capacity(estimate(request));
     write_base_string(&mut out, request, convention);
-    out
+    into_string(out)
 }
 
 /// The LST request's base string: the prepend, then the base string, with no separator.
 /// Secret, since it starts with the decrypted access token secret.
 pub fn lst_base_string(prepend: &Prepend, request: &SigningRequest<'_>, convention: QueryConvention) -> SecretString {
     let prepend = prepend.expose();
-    let mut out = String::with_capacity(prepend.len() + estimate(request));
-    out.push_str(prepend);
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(prepend.len() + estimate(request)));
+    out.extend_from_slice(prepend.as_bytes());
     write_base_string(&mut out, request, convention);
-    Secret::new(out)
+    Secret::new(into_string(std::mem::take(&mut *out)))
 }
 
 fn estimate(request: &SigningRequest<'_>) -> usize {
@@ -195,6 +216,29 @@ mod tests {
             base_string(&req, QueryConvention::InBaseString),
             "POST&http%3A%2F%2Fh%2F&a%3D2%26a_%3D1"
         );
+    }
+
+    #[test]
+    fn joined_order_matches_sorting_the_joined_strings() {
+        let pairs = [
+            ("a", "2"),
+            ("a_", "1"),
+            ("a", "1"),
+            ("ab", ""),
+            ("a=", "x"),
+            ("a", "=z"),
+            ("", "v"),
+            ("b", ""),
+        ];
+        let mut fast: Vec<(Cow<str>, Cow<str>)> = pairs
+            .iter()
+            .map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v)))
+            .collect();
+        fast.sort_by(cmp_joined);
+        let mut joined: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        joined.sort();
+        let fast_joined: Vec<String> = fast.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        assert_eq!(fast_joined, joined);
     }
 
     #[test]

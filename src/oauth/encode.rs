@@ -13,23 +13,52 @@ pub enum Space {
     Percent,
 }
 
+/// `A-Za-z0-9-._~`, as a table: this test runs once per byte of every base string.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_' || c == b'~';
+        b += 1;
+    }
+    table
+};
+
 fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[usize::from(b)]
+}
+
+/// Appends `input` to `out`, percent-encoded. This is on the signing hot path, so it writes bytes.
+pub fn percent_encode_bytes(out: &mut Vec<u8>, input: &str, space: Space) {
+    let mut rest = input.as_bytes();
+    out.reserve(rest.len() + rest.len() / 2);
+    while let Some(position) = rest.iter().position(|&b| !is_unreserved(b)) {
+        out.extend_from_slice(&rest[..position]);
+        let b = rest[position];
+        if b == b' ' && space == Space::Plus {
+            out.push(b'+');
+        } else {
+            out.push(b'%');
+            out.push(HEX_UPPER[usize::from(b >> 4)]);
+            out.push(HEX_UPPER[usize::from(b & 0x0f)]);
+        }
+        rest = &rest[position + 1..];
+    }
+    out.extend_from_slice(rest);
 }
 
 /// Appends `input` to `out`, percent-encoded.
 pub fn percent_encode_into(out: &mut String, input: &str, space: Space) {
-    for &b in input.as_bytes() {
-        if is_unreserved(b) {
-            out.push(char::from(b));
-        } else if b == b' ' && space == Space::Plus {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-            out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
-        }
-    }
+    let mut bytes = Vec::with_capacity(input.len() * 3 / 2);
+    percent_encode_bytes(&mut bytes, input, space);
+    out.push_str(&into_string(bytes));
+}
+
+/// Text built from `&str` pieces and ASCII escapes is UTF-8 by construction; the lossy fallback
+/// only keeps this free of panics.
+pub fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// `input` percent-encoded, as a new string.

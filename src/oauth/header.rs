@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::encode::{Space, percent_decode, percent_encode_into};
+use super::encode::{Space, into_string, percent_decode, percent_encode_bytes};
 use super::error::Error;
 use super::random::RandomSource;
 
@@ -10,23 +10,23 @@ use super::random::RandomSource;
 /// Every value is percent-encoded once (RFC 5849 §3.5.1), so the base64 signature's `+`, `/` and
 /// `=` appear as `%2B`, `%2F` and `%3D`.
 pub fn authorization_header(realm: &str, params: &[(&str, &str)], signature_b64: &str) -> String {
-    let mut out = String::with_capacity(
-        32 + realm.len()
-            + signature_b64.len() * 3 / 2
-            + params.iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>(),
-    );
-    out.push_str("OAuth realm=\"");
-    percent_encode_into(&mut out, realm, Space::Percent);
-    out.push('"');
+    let size = 32
+        + realm.len()
+        + signature_b64.len() * 3 / 2
+        + params.iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(b"OAuth realm=\"");
+    percent_encode_bytes(&mut out, realm, Space::Percent);
+    out.push(b'"');
     let signature = ("oauth_signature", signature_b64);
     for (name, value) in params.iter().chain(std::iter::once(&signature)) {
-        out.push_str(", ");
-        out.push_str(name);
-        out.push_str("=\"");
-        percent_encode_into(&mut out, value, Space::Percent);
-        out.push('"');
+        out.extend_from_slice(b", ");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        percent_encode_bytes(&mut out, value, Space::Percent);
+        out.push(b'"');
     }
-    out
+    into_string(out)
 }
 
 /// A parsed Authorization header: realm (if any) and every other parameter, decoded, in order.
