@@ -15,6 +15,10 @@ use ibkr_probe::vectors::{self, Secrets};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Trace requests on stderr: -v one line per request and answer, -vv also the Authorization
+    /// header (signature redacted) and the answer's body (secret-derived values redacted).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,6 +333,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let verbose = cli.verbose;
     ExitCode::from(match cli.command {
         Command::Vectors {
             command:
@@ -357,11 +362,11 @@ fn main() -> ExitCode {
             keys_generate(&dir, &consumer_key, &realm, force, dh)
         }
         Command::Mock(args) => mock(args),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, verbose),
         Command::Explain { text, json } => explain(&text.join(" "), json),
         Command::Fields(args) => fields(args),
-        Command::Diagnose(args) => diagnose(args),
-        Command::Activation(args) => activation(args),
+        Command::Diagnose(args) => diagnose(args, verbose),
+        Command::Activation(args) => activation(args, verbose),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
@@ -370,7 +375,7 @@ fn main() -> ExitCode {
     })
 }
 
-fn run(args: RunArgs) -> u8 {
+fn run(args: RunArgs, verbose: u8) -> u8 {
     use ibkr_probe::scenario::{load, run as runner};
     let vars: std::collections::HashMap<String, String> = args.vars.iter().cloned().collect();
     let files = match load::collect(&args.paths) {
@@ -435,6 +440,7 @@ fn run(args: RunArgs) -> u8 {
     let client = ibkr_probe::client::ClientOptions {
         rate: args.rate,
         timeout: args.timeout,
+        verbosity: verbose,
         ..ibkr_probe::client::ClientOptions::default()
     };
     let options = runner::RunOptions {
@@ -609,11 +615,13 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 fn single_client(
     source: &ibkr_probe::config::env::EnvSource,
     base_url: Option<&str>,
+    verbose: u8,
 ) -> Result<ibkr_probe::client::Client, String> {
     let credentials = source.credentials().map_err(|e| format!("credentials: {e}"))?;
     let options = ibkr_probe::client::ClientOptions {
         base_url: base_url.unwrap_or(ibkr_probe::client::IBKR_BASE_URL).to_owned(),
         max_retries: 1,
+        verbosity: verbose,
         ..ibkr_probe::client::ClientOptions::default()
     };
     ibkr_probe::client::Client::new(credentials, options).map_err(|e| e.to_string())
@@ -660,7 +668,7 @@ fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) ->
     }
 }
 
-fn diagnose(args: DiagnoseArgs) -> u8 {
+fn diagnose(args: DiagnoseArgs, verbose: u8) -> u8 {
     use ibkr_probe::diagnose::{catalogue, checks};
     if let Some(DiagnoseCommand::Compare { file, header }) = &args.command {
         return diagnose_compare(file, header.as_deref(), args.json);
@@ -680,7 +688,7 @@ fn diagnose(args: DiagnoseArgs) -> u8 {
         let Some(runtime) = runtime() else {
             return exit::RUNTIME_FAILURE;
         };
-        let client = match single_client(&source, args.base_url.as_deref()) {
+        let client = match single_client(&source, args.base_url.as_deref(), verbose) {
             Ok(client) => client,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -768,7 +776,7 @@ fn httpdate_to_rfc3339(date: &str) -> Option<String> {
     Some(format!("{year:04}-{month:02}-{day:02}T{time}Z"))
 }
 
-fn activation(args: ActivationArgs) -> u8 {
+fn activation(args: ActivationArgs, verbose: u8) -> u8 {
     use ibkr_probe::diagnose::activation as act;
     let source = match args.source.load() {
         Ok(source) => source,
@@ -777,7 +785,7 @@ fn activation(args: ActivationArgs) -> u8 {
             return exit::INVALID_INPUT;
         }
     };
-    let client = match single_client(&source, args.base_url.as_deref()) {
+    let client = match single_client(&source, args.base_url.as_deref(), verbose) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("error: {e}");

@@ -23,7 +23,7 @@ use crate::oauth::{
 pub const IBKR_BASE_URL: &str = "https://api.ibkr.com/v1/api";
 
 /// How the client behaves on the wire.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientOptions {
     pub base_url: String,
     /// Per-attempt timeout, connection to last body byte.
@@ -38,6 +38,23 @@ pub struct ClientOptions {
     pub query_convention: QueryConvention,
     /// DH exponent size in bytes (32 = 256 bits).
     pub dh_exponent_bytes: usize,
+    /// Request traces: 0 none, 1 one line per request and answer, 2 also the (redacted)
+    /// Authorization header and the answer's body.
+    pub verbosity: u8,
+    /// Where traces go (standard error unless set).
+    pub trace: Option<crate::mock::LogSink>,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("rate", &self.rate)
+            .field("max_retries", &self.max_retries)
+            .field("verbosity", &self.verbosity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ClientOptions {
@@ -50,6 +67,8 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(250),
             query_convention: QueryConvention::InBaseString,
             dh_exponent_bytes: dh::DEFAULT_EXPONENT_BYTES,
+            verbosity: 0,
+            trace: None,
         }
     }
 }
@@ -304,6 +323,12 @@ impl Client {
             let nonce = header::nonce(&mut rng).map_err(|source| ClientError::OAuth { step, source })?;
             let timestamp = header::timestamp(SystemTime::now());
             let authorization = authorize(&nonce, &timestamp).map_err(|source| ClientError::OAuth { step, source })?;
+            if self.options.verbosity > 0 {
+                self.trace(&format!("-> {method} {url} (attempt {attempt})"));
+            }
+            if self.options.verbosity > 1 {
+                self.trace(&format!("   authorization: {}", redact_authorization(&authorization)));
+            }
             let mut builder = self
                 .http
                 .request(method.clone(), url)
@@ -329,6 +354,22 @@ impl Client {
                 }
                 Err(e) => Err(e),
             };
+            if self.options.verbosity > 0 {
+                match &outcome {
+                    Ok(response) => {
+                        self.trace(&format!(
+                            "<- {} {} ({} ms)",
+                            response.status,
+                            url,
+                            response.elapsed.as_millis()
+                        ));
+                        if self.options.verbosity > 1 {
+                            self.trace(&format!("   body: {}", redact_body(&response.body)));
+                        }
+                    }
+                    Err(e) => self.trace(&format!("<- error {url}: {}", error_chain(e))),
+                }
+            }
             let mut wait = self.backoff(attempt, &mut rng);
             match outcome {
                 Ok(response) => {
@@ -426,6 +467,49 @@ impl Client {
             detail: format!("body is not JSON: {e}"),
         })
     }
+}
+
+impl Client {
+    fn trace(&self, line: &str) {
+        match &self.options.trace {
+            Some(sink) => sink(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+/// The header with its signature replaced: traces show which parameters were sent, never the
+/// signature (it is derived from the LST or the private key).
+pub fn redact_authorization(header: &str) -> String {
+    match header.find("oauth_signature=\"") {
+        Some(start) => {
+            let value_start = start + "oauth_signature=\"".len();
+            let end = header[value_start..]
+                .find('"')
+                .map_or(header.len(), |e| value_start + e);
+            format!("{}[redacted]{}", &header[..value_start], &header[end..])
+        }
+        None => header.to_owned(),
+    }
+}
+
+/// A response body for traces, at most 500 characters, with values derived from secrets
+/// (`live_session_token_signature`) replaced.
+pub fn redact_body(body: &[u8]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            if let Some(signature) = value.get_mut("live_session_token_signature") {
+                *signature = serde_json::Value::String("[redacted]".into());
+            }
+            value.to_string()
+        }
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let mut cut: String = text.chars().take(500).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
 }
 
 /// The longest `Retry-After` the client waits for before retrying.

@@ -114,6 +114,8 @@ fn check_identity(
 /// What a successful LST request yields: the server's answer and the session's LST.
 pub struct LstGrant {
     pub dh_response_hex: String,
+    /// K, kept so leak tests can look for it in every output.
+    pub shared_secret: crate::oauth::SharedSecret,
     pub token: LiveSessionToken,
     pub signature_hex: String,
     /// LSTs a client would derive from common K-encoding bugs, to name them when its HMACs fail.
@@ -211,6 +213,7 @@ pub fn live_session_token(
     }
     Ok(LstGrant {
         dh_response_hex,
+        shared_secret: k,
         token,
         signature_hex,
         buggy_variants,

@@ -98,6 +98,8 @@ struct State {
     error_id: AtomicU64,
     requests: AtomicU64,
     local_addr: SocketAddr,
+    /// Every K and LST handed out, for leak tests (see [`MockServer::issued_secrets`]).
+    issued: Mutex<Vec<(crate::oauth::SharedSecret, LiveSessionToken)>>,
 }
 
 impl State {
@@ -123,6 +125,7 @@ impl State {
 /// A running mock. Dropping it without [`MockServer::stop`] also stops the server.
 pub struct MockServer {
     addr: SocketAddr,
+    state: Arc<State>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -140,8 +143,9 @@ impl MockServer {
             error_id: AtomicU64::new(764),
             requests: AtomicU64::new(0),
             local_addr: addr,
+            issued: Mutex::new(Vec::new()),
         });
-        let app = routes::router(state);
+        let app = routes::router(state.clone());
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -153,9 +157,25 @@ impl MockServer {
         });
         Ok(Self {
             addr,
+            state,
             shutdown: Some(shutdown),
             task: Some(task),
         })
+    }
+
+    /// How many requests reached the mock (including refused ones).
+    pub fn requests_received(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every shared secret K and live session token the mock handed out, so a leak test can
+    /// search all output for them. Nothing else should ever read these.
+    pub fn issued_secrets(&self) -> Vec<(crate::oauth::SharedSecret, LiveSessionToken)> {
+        self.state
+            .issued
+            .lock()
+            .map(|issued| issued.clone())
+            .unwrap_or_default()
     }
 
     /// The address it listens on.

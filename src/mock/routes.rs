@@ -214,6 +214,9 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
                     recent: Default::default(),
                     session_id: hex::encode(session_id),
                 };
+                if let Ok(mut issued) = state.issued.lock() {
+                    issued.push((grant.shared_secret, session.token.clone()));
+                }
                 state.sessions().insert(credentials.access_token.clone(), session);
                 reply(
                     StatusCode::OK,

@@ -382,6 +382,10 @@ async fn scenario_mock(
 fn client_error_status(error: &ClientError, expect_error: Option<&str>) -> StepStatus {
     match (error, expect_error) {
         (ClientError::Ibkr { message, .. }, Some(expected)) => expected_error(message, expected),
+        // Pacing and server failures are runtime failures (exit 3), not checks that failed.
+        (ClientError::Ibkr { message, .. }, _) if message.status == 429 || message.status >= 500 => {
+            StepStatus::Error(error.to_string())
+        }
         (ClientError::Ibkr { .. } | ClientError::LstValidation, _) => StepStatus::Failed(error.to_string()),
         (_, _) => StepStatus::Error(error.to_string()),
     }

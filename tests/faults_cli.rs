@@ -1,0 +1,113 @@
+//! A live-mode `run` against each of the mock's faults ends within its timeouts and retry budget,
+//! with exit 3 or 4 and a report that names the fault; an order step is refused before any byte
+//! is sent.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("IB_") || name.starts_with("IBIND_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_fault_ends_cleanly_with_a_named_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    common::generated().write(dir.path(), false).unwrap();
+    let cases = [
+        ("rate-limit", "HTTP 429", 3),
+        ("invalid-signature", "Invalid signature", 4),
+        ("server-error", "HTTP 50", 3),
+        ("malformed-json", "not JSON", 3),
+        ("drop-connection", "network error", 3),
+        ("slow", "no answer within 1s", 3),
+    ];
+    for (fault, needle, code) in cases {
+        let (mock, _) = common::start_mock(|c| {
+            c.faults = vec![fault.parse().unwrap()];
+            c.slow_delay = Duration::from_secs(5);
+        })
+        .await;
+        let report = dir.path().join(format!("{fault}.json"));
+        let env_file = dir.path().join("ibkr.env");
+        let base = mock.base_url();
+        let report_arg = format!("json={}", report.display());
+        let started = Instant::now();
+        let out = tokio::task::spawn_blocking(move || {
+            bin()
+                .args([
+                    "run",
+                    "scenarios/auth.yaml",
+                    "--base-url",
+                    &base,
+                    "--timeout",
+                    "1s",
+                    "--report",
+                    &report_arg,
+                    "--env-file",
+                ])
+                .arg(&env_file)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(out.status.code(), Some(code), "{fault}: {}", text(&out));
+        assert!(elapsed < Duration::from_secs(20), "{fault}: took {elapsed:?}");
+        let json = std::fs::read_to_string(&report).unwrap();
+        assert!(json.contains(needle), "{fault}: report lacks {needle:?}:\n{json}");
+        assert!(!text(&out).contains("panicked"));
+        mock.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_step_is_refused_before_any_byte_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    common::generated().write(dir.path(), false).unwrap();
+    let scenario = dir.path().join("order.yaml");
+    std::fs::write(
+        &scenario,
+        "name: order\nsteps:\n  - name: lst\n    lst: {}\n  - name: place an order\n    request:\n      method: POST\n      path: /iserver/account/DU1234567/orders\n      json: {orders: [{conid: 265598, side: BUY, quantity: 1, orderType: MKT}]}\n",
+    )
+    .unwrap();
+    let (mock, _) = common::start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let env_file = dir.path().join("ibkr.env");
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .arg("run")
+            .arg(&scenario)
+            .args(["--base-url", &base, "--env-file"])
+            .arg(&env_file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("place an order") && text(&out).contains("--allow-trading"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(mock.requests_received(), 0, "nothing reached the server");
+    mock.stop().await;
+}
