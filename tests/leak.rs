@@ -1,0 +1,192 @@
+//! The leak test: every command, with traces, reports, failure paths and mock logs, is run
+//! against the mock with a known credential set, and all output is scanned for every secret in
+//! every encoding. A test of the test plants each encoding and checks the scanner finds it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+
+const STD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const URL_SAFE: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Every form a secret could take in output, each with a name for the report.
+struct Needles(Vec<(String, String)>);
+
+impl Needles {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn add_text(&mut self, what: &str, text: &str) {
+        let percent = text.replace('%', "%25").replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        self.push(what, "as text", text);
+        self.push(what, "percent-encoded", &percent);
+        self.push(what, "upper-case", &text.to_uppercase());
+    }
+
+    fn add_bytes(&mut self, what: &str, bytes: &[u8]) {
+        self.push(what, "hex", &hex::encode(bytes));
+        self.push(what, "HEX", &hex::encode_upper(bytes));
+        let b64 = STD.encode(bytes);
+        self.push(what, "base64", &b64);
+        self.push(what, "base64url", &URL_SAFE.encode(bytes));
+        self.push(what, "percent-encoded base64", &b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"));
+    }
+
+    fn push(&mut self, what: &str, encoding: &str, value: &str) {
+        // A 20-character prefix of a 16+ byte secret cannot appear by chance.
+        let probe: String = value.chars().take(20).collect();
+        if probe.len() >= 16 {
+            self.0.push((format!("{what} ({encoding})"), probe));
+        }
+    }
+
+    /// Every secret found in `haystack`, by name.
+    fn scan(&self, haystack: &str) -> Vec<String> {
+        self.0.iter().filter(|(_, probe)| haystack.contains(probe.as_str())).map(|(name, _)| name.clone()).collect()
+    }
+}
+
+fn bin() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("IB_") || name.starts_with("IBIND_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn all(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// The credential set's own secrets, from the files `keys generate` style writing produced.
+fn credential_needles(dir: &Path) -> Needles {
+    let mut needles = Needles::new();
+    let env = ibkr_probe::config::env::parse_env_file(&std::fs::read_to_string(dir.join("ibkr.env")).unwrap()).unwrap();
+    let secret = &env.iter().find(|(k, _)| k == "IB_ACCESS_TOKEN_SECRET").unwrap().1;
+    needles.add_text("encrypted access token secret", secret);
+    needles.add_bytes("encrypted access token secret", &STD.decode(secret).unwrap());
+    let key = ibkr_probe::oauth::RsaPrivateKey::from_pem(&std::fs::read_to_string(dir.join("private_encryption.pem")).unwrap()).unwrap();
+    let plain = ibkr_probe::oauth::lst::decrypt_access_token_secret(&key, secret).unwrap();
+    needles.add_bytes("decrypted secret", plain.expose());
+    needles.add_text("prepend", ibkr_probe::oauth::lst::prepend(&plain).expose());
+    for name in ["private_signature.pem", "private_encryption.pem"] {
+        for line in std::fs::read_to_string(dir.join(name)).unwrap().lines().filter(|l| !l.starts_with("-----")) {
+            needles.push(name, "PEM line", line);
+        }
+        let der = pem::parse(std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
+        needles.add_bytes(name, &der.contents()[..64]);
+    }
+    needles
+}
+
+#[test]
+fn the_scanner_finds_each_planted_encoding() {
+    let secret = b"\x01\x02super secret bytes \xfe\xff and more of them";
+    let mut needles = Needles::new();
+    needles.add_bytes("planted", secret);
+    needles.add_text("planted text", "4766f306ad7408bbdaa1950cf4f33710");
+    let plants = [
+        hex::encode(secret),
+        hex::encode_upper(secret),
+        STD.encode(secret),
+        URL_SAFE.encode(secret),
+        STD.encode(secret).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"),
+        "4766f306ad7408bbdaa1950cf4f33710".into(),
+        "4766F306AD7408BBDAA1950CF4F33710".into(),
+    ];
+    for plant in plants {
+        let output = format!("ok  some step (12 ms)\n   body: {{\"x\": \"{plant}\"}}\n");
+        assert!(!needles.scan(&output).is_empty(), "missed a planted {plant}");
+    }
+    assert!(needles.scan("nothing to see here").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_command_prints_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    common::generated().write(dir.path(), false).unwrap();
+    let env_file = dir.path().join("ibkr.env");
+    let (mock, mock_log) = common::start_mock(|_| {}).await;
+    let (faulty, faulty_log) = common::start_mock(|c| c.faults = vec!["invalid-signature:0.5".parse().unwrap()]).await;
+    let (inactive, _) = common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
+    let (base, faulty_base, inactive_base) = (mock.base_url(), faulty.base_url(), inactive.base_url());
+    let reports = dir.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let (env2, reports2, dir2) = (env_file.clone(), reports.clone(), dir.path().to_path_buf());
+
+    let mut outputs = tokio::task::spawn_blocking(move || {
+        let mut outputs = Vec::new();
+        let env = |command: &mut Command| {
+            command.arg("--env-file").arg(&env2);
+        };
+        let mut run = |args: &[&str]| {
+            let mut command = bin();
+            command.args(args);
+            env(&mut command);
+            outputs.push(all(&command.output().unwrap()));
+        };
+        for (i, target) in [&base, &faulty_base, &inactive_base].iter().enumerate() {
+            let json = format!("json={}", reports2.join(format!("r{i}.json")).display());
+            let junit = format!("junit={}", reports2.join(format!("r{i}.xml")).display());
+            run(&["run", "--base-url", target, "-vv", "--report", &json, "--report", &junit]);
+            run(&["run", "--base-url", target, "-v", "scenarios/auth.yaml"]);
+            run(&["diagnose", "--online", "--base-url", target, "-vv"]);
+            run(&["diagnose", "--online", "--json", "--base-url", target]);
+            run(&["activation", "--base-url", target, "-vv", "--json"]);
+        }
+        run(&["diagnose"]);
+        run(&["explain", "LST failed"]);
+        // The mock command's own log, with a client run through it.
+        let mut mock = bin()
+            .args(["mock", "--listen", "127.0.0.1:0", "--credentials"])
+            .arg(&dir2)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = mock.stderr.take().unwrap();
+        let mut reader = std::io::BufReader::new(stderr);
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut reader, &mut first).unwrap();
+        let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+        run(&["run", "--base-url", &url, "-vv", "scenarios/snapshot-warmup.yaml"]);
+        let _ = Command::new("kill").args(["-INT", &mock.id().to_string()]).status();
+        let _ = mock.wait();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut reader, &mut rest).unwrap();
+        outputs.push(first + &rest);
+        outputs
+    })
+    .await
+    .unwrap();
+    for entry in std::fs::read_dir(&reports).unwrap() {
+        outputs.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    outputs.extend(mock_log.lines());
+    outputs.extend(faulty_log.lines());
+
+    let mut needles = credential_needles(dir.path());
+    for server in [&mock, &faulty, &inactive] {
+        for (k, token) in server.issued_secrets() {
+            needles.add_bytes("K", k.expose());
+            needles.add_bytes("LST", token.expose_bytes());
+            needles.add_text("LST", token.to_base64().expose());
+            needles.add_text("LST signature", &token.signature(&common::generated().consumer_key));
+        }
+    }
+    assert!(needles.0.len() > 50, "the scan looks for many things: {}", needles.0.len());
+    let haystack = outputs.join("\n");
+    assert!(haystack.contains("-> POST") && haystack.contains("authorization: OAuth realm"), "traces ran");
+    let leaks = needles.scan(&haystack);
+    assert!(leaks.is_empty(), "secrets in output: {leaks:?}");
+    for server in [mock, faulty, inactive] {
+        server.stop().await;
+    }
+}
