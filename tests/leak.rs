@@ -22,7 +22,11 @@ impl Needles {
     }
 
     fn add_text(&mut self, what: &str, text: &str) {
-        let percent = text.replace('%', "%25").replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        let percent = text
+            .replace('%', "%25")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
         self.push(what, "as text", text);
         self.push(what, "percent-encoded", &percent);
         self.push(what, "upper-case", &text.to_uppercase());
@@ -34,7 +38,11 @@ impl Needles {
         let b64 = STD.encode(bytes);
         self.push(what, "base64", &b64);
         self.push(what, "base64url", &URL_SAFE.encode(bytes));
-        self.push(what, "percent-encoded base64", &b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"));
+        self.push(
+            what,
+            "percent-encoded base64",
+            &b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"),
+        );
     }
 
     fn push(&mut self, what: &str, encoding: &str, value: &str) {
@@ -47,7 +55,11 @@ impl Needles {
 
     /// Every secret found in `haystack`, by name.
     fn scan(&self, haystack: &str) -> Vec<String> {
-        self.0.iter().filter(|(_, probe)| haystack.contains(probe.as_str())).map(|(name, _)| name.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(_, probe)| haystack.contains(probe.as_str()))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 
@@ -63,7 +75,11 @@ fn bin() -> Command {
 }
 
 fn all(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// The credential set's own secrets, from the files `keys generate` style writing produced.
@@ -73,12 +89,19 @@ fn credential_needles(dir: &Path) -> Needles {
     let secret = &env.iter().find(|(k, _)| k == "IB_ACCESS_TOKEN_SECRET").unwrap().1;
     needles.add_text("encrypted access token secret", secret);
     needles.add_bytes("encrypted access token secret", &STD.decode(secret).unwrap());
-    let key = ibkr_probe::oauth::RsaPrivateKey::from_pem(&std::fs::read_to_string(dir.join("private_encryption.pem")).unwrap()).unwrap();
+    let key = ibkr_probe::oauth::RsaPrivateKey::from_pem(
+        &std::fs::read_to_string(dir.join("private_encryption.pem")).unwrap(),
+    )
+    .unwrap();
     let plain = ibkr_probe::oauth::lst::decrypt_access_token_secret(&key, secret).unwrap();
     needles.add_bytes("decrypted secret", plain.expose());
     needles.add_text("prepend", ibkr_probe::oauth::lst::prepend(&plain).expose());
     for name in ["private_signature.pem", "private_encryption.pem"] {
-        for line in std::fs::read_to_string(dir.join(name)).unwrap().lines().filter(|l| !l.starts_with("-----")) {
+        for line in std::fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+        {
             needles.push(name, "PEM line", line);
         }
         let der = pem::parse(std::fs::read_to_string(dir.join(name)).unwrap()).unwrap();
@@ -98,7 +121,10 @@ fn the_scanner_finds_each_planted_encoding() {
         hex::encode_upper(secret),
         STD.encode(secret),
         URL_SAFE.encode(secret),
-        STD.encode(secret).replace('+', "%2B").replace('/', "%2F").replace('=', "%3D"),
+        STD.encode(secret)
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D"),
         "4766f306ad7408bbdaa1950cf4f33710".into(),
         "4766F306AD7408BBDAA1950CF4F33710".into(),
     ];
@@ -116,7 +142,8 @@ async fn no_command_prints_a_secret() {
     let env_file = dir.path().join("ibkr.env");
     let (mock, mock_log) = common::start_mock(|_| {}).await;
     let (faulty, faulty_log) = common::start_mock(|c| c.faults = vec!["invalid-signature:0.5".parse().unwrap()]).await;
-    let (inactive, _) = common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
+    let (inactive, _) =
+        common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
     let (base, faulty_base, inactive_base) = (mock.base_url(), faulty.base_url(), inactive.base_url());
     let reports = dir.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
@@ -136,7 +163,16 @@ async fn no_command_prints_a_secret() {
         for (i, target) in [&base, &faulty_base, &inactive_base].iter().enumerate() {
             let json = format!("json={}", reports2.join(format!("r{i}.json")).display());
             let junit = format!("junit={}", reports2.join(format!("r{i}.xml")).display());
-            run(&["run", "--base-url", target, "-vv", "--report", &json, "--report", &junit]);
+            run(&[
+                "run",
+                "--base-url",
+                target,
+                "-vv",
+                "--report",
+                &json,
+                "--report",
+                &junit,
+            ]);
             run(&["run", "--base-url", target, "-v", "scenarios/auth.yaml"]);
             run(&["diagnose", "--online", "--base-url", target, "-vv"]);
             run(&["diagnose", "--online", "--json", "--base-url", target]);
@@ -155,7 +191,11 @@ async fn no_command_prints_a_secret() {
         let mut reader = std::io::BufReader::new(stderr);
         let mut first = String::new();
         std::io::BufRead::read_line(&mut reader, &mut first).unwrap();
-        let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned();
         run(&["run", "--base-url", &url, "-vv", "scenarios/snapshot-warmup.yaml"]);
         let _ = Command::new("kill").args(["-INT", &mock.id().to_string()]).status();
         let _ = mock.wait();
@@ -181,9 +221,16 @@ async fn no_command_prints_a_secret() {
             needles.add_text("LST signature", &token.signature(&common::generated().consumer_key));
         }
     }
-    assert!(needles.0.len() > 50, "the scan looks for many things: {}", needles.0.len());
+    assert!(
+        needles.0.len() > 50,
+        "the scan looks for many things: {}",
+        needles.0.len()
+    );
     let haystack = outputs.join("\n");
-    assert!(haystack.contains("-> POST") && haystack.contains("authorization: OAuth realm"), "traces ran");
+    assert!(
+        haystack.contains("-> POST") && haystack.contains("authorization: OAuth realm"),
+        "traces ran"
+    );
     let leaks = needles.scan(&haystack);
     assert!(leaks.is_empty(), "secrets in output: {leaks:?}");
     for server in [mock, faulty, inactive] {

@@ -75,7 +75,17 @@ pub fn load(path: &Path) -> Result<VectorFile, LoadError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", format!("cannot read: {e}")))?;
-    let raw = parse_json(&text).map_err(|(field, message)| fail(&field, message))?;
+    load_text(path, &text)
+}
+
+/// Checks vector text as if read from `path` (which only names the file in errors).
+pub fn load_text(path: &Path, text: &str) -> Result<VectorFile, LoadError> {
+    let fail = |field: &str, message: String| LoadError {
+        path: path.to_path_buf(),
+        field: field.to_owned(),
+        message,
+    };
+    let raw = parse_json(text).map_err(|(field, message)| fail(&field, message))?;
     check(raw, path).map_err(|(field, message)| fail(&field, message))
 }
 
