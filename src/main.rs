@@ -552,8 +552,9 @@ fn mock(args: MockArgs) -> u8 {
                 return exit::RUNTIME_FAILURE;
             }
         };
-        eprintln!("mock: serving IBKR's Web API at {} (Ctrl-C stops)", server.base_url());
-        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("mock: serving IBKR's Web API at {} (Ctrl-C or SIGTERM stops)", server.base_url());
+        shutdown_signal().await;
+        eprintln!("mock: stopping");
         server.stop().await;
         exit::SUCCESS
     })
@@ -942,5 +943,28 @@ fn fields(args: FieldsArgs) -> u8 {
         exit::SUCCESS
     } else {
         exit::INVALID_INPUT
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `docker stop` and CI runners send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
