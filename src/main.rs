@@ -422,13 +422,18 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
             }
         };
         match source.credentials() {
-            Ok(credentials) => ibkr_probe::scenario::run::Target::Live {
-                base_url: args
-                    .base_url
-                    .clone()
-                    .unwrap_or_else(|| ibkr_probe::client::IBKR_BASE_URL.to_owned()),
-                credentials: Box::new(credentials),
-            },
+            Ok(credentials) => {
+                for warning in &credentials.warnings {
+                    eprintln!("{warning}");
+                }
+                ibkr_probe::scenario::run::Target::Live {
+                    base_url: args
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| ibkr_probe::client::IBKR_BASE_URL.to_owned()),
+                    credentials: Box::new(credentials),
+                }
+            }
             Err(e) => {
                 eprintln!("error: live credentials: {e}");
                 return exit::INVALID_INPUT;
@@ -552,7 +557,10 @@ fn mock(args: MockArgs) -> u8 {
                 return exit::RUNTIME_FAILURE;
             }
         };
-        eprintln!("mock: serving IBKR's Web API at {} (Ctrl-C or SIGTERM stops)", server.base_url());
+        eprintln!(
+            "mock: serving IBKR's Web API at {} (Ctrl-C or SIGTERM stops)",
+            server.base_url()
+        );
         shutdown_signal().await;
         eprintln!("mock: stopping");
         server.stop().await;
@@ -619,6 +627,9 @@ fn single_client(
     verbose: u8,
 ) -> Result<ibkr_probe::client::Client, String> {
     let credentials = source.credentials().map_err(|e| format!("credentials: {e}"))?;
+    for warning in &credentials.warnings {
+        eprintln!("{warning}");
+    }
     let options = ibkr_probe::client::ClientOptions {
         base_url: base_url.unwrap_or(ibkr_probe::client::IBKR_BASE_URL).to_owned(),
         max_retries: 1,
@@ -950,7 +961,7 @@ fn fields(args: FieldsArgs) -> u8 {
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
+        use tokio::signal::unix::{SignalKind, signal};
         match signal(SignalKind::terminate()) {
             Ok(mut terminate) => {
                 tokio::select! {

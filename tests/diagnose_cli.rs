@@ -486,3 +486,24 @@ async fn diagnostics_print_no_secrets() {
     }
     mock.stop().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_a_world_readable_key_warns() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, env) = credential_set();
+    std::fs::set_permissions(
+        dir.path().join("private_signature.pem"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let (mock, _) = common::start_mock(|_| {}).await;
+    let (out, _) = activation(env, mock.base_url(), &[]).await;
+    assert_eq!(out.status.code(), Some(0), "a warning, not a failure: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("readable by others (mode 644); run chmod 600"),
+        "{}",
+        text(&out)
+    );
+    mock.stop().await;
+}

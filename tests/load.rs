@@ -34,20 +34,32 @@ mod linux {
         let dir = tempfile::tempdir().unwrap();
         common::generated().write(dir.path(), false).unwrap();
         let mut mock = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"))
-            .args(["mock", "--listen", "127.0.0.1:0", "--rate-limit", "1000000", "--credentials"])
+            .args([
+                "mock",
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "1000000",
+                "--credentials",
+            ])
             .arg(dir.path())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(mock.stderr.take().unwrap()).lines();
         let first = lines.next().unwrap().unwrap();
-        let base = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_owned();
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned();
         // Keep draining the log so the mock never blocks on a full pipe.
         let drain = std::thread::spawn(move || lines.count());
 
         let mut options = common::options(base);
         options.max_retries = 0;
-        let client = Arc::new(ibkr_probe::client::Client::new(common::generated().credentials().unwrap(), options).unwrap());
+        let client =
+            Arc::new(ibkr_probe::client::Client::new(common::generated().credentials().unwrap(), options).unwrap());
         client.live_session_token().await.unwrap();
         client.init_brokerage_session().await.unwrap();
         let rss_before = status_kb(mock.id(), "VmRSS:");
@@ -57,12 +69,18 @@ mod linux {
             .map(|i| {
                 let (client, ok, errors) = (client.clone(), ok.clone(), errors.clone());
                 tokio::spawn(async move {
-                    let paths = ["/iserver/accounts", "/iserver/secdef/search", "/iserver/marketdata/snapshot"];
+                    let paths = [
+                        "/iserver/accounts",
+                        "/iserver/secdef/search",
+                        "/iserver/marketdata/snapshot",
+                    ];
                     while started.elapsed() < DURATION {
                         let path = paths[i % paths.len()];
                         let query: &[(&str, &str)] = match path {
                             "/iserver/secdef/search" => &[("symbol", "ARM")],
-                            "/iserver/marketdata/snapshot" => &[("conids", "653400472,804155360"), ("fields", "31,84,86")],
+                            "/iserver/marketdata/snapshot" => {
+                                &[("conids", "653400472,804155360"), ("fields", "31,84,86")]
+                            }
                             _ => &[],
                         };
                         match client.request(Method::GET, path, query, None).await {
@@ -87,15 +105,27 @@ mod linux {
         assert_eq!(errors, 0);
         assert!(ok > 1000, "only {ok} requests");
         assert!(peak < 200 * 1024, "peak memory {peak} kB");
-        assert!(rss_after < rss_before + 64 * 1024, "memory grew from {rss_before} kB to {rss_after} kB");
+        assert!(
+            rss_after < rss_before + 64 * 1024,
+            "memory grew from {rss_before} kB to {rss_after} kB"
+        );
 
         let stop = Instant::now();
-        assert!(Command::new("kill").args(["-TERM", &mock.id().to_string()]).status().unwrap().success());
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &mock.id().to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
         let status = loop {
             if let Some(status) = mock.try_wait().unwrap() {
                 break status;
             }
-            assert!(stop.elapsed() < Duration::from_secs(10), "the mock did not stop on SIGTERM");
+            assert!(
+                stop.elapsed() < Duration::from_secs(10),
+                "the mock did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
@@ -114,11 +144,21 @@ mod linux {
         let loaded = load::parse(std::path::Path::new("loop.yaml"), text, &Default::default()).unwrap();
         let mut counts = Vec::new();
         for _ in 0..15 {
-            let target = run::Target::Live { base_url: mock.base_url(), credentials: Box::new(common::generated().credentials().unwrap()) };
+            let target = run::Target::Live {
+                base_url: mock.base_url(),
+                credentials: Box::new(common::generated().credentials().unwrap()),
+            };
             let mut client = common::options(mock.base_url());
             client.rate = 0.0;
-            let options = run::RunOptions { target, tags: Vec::new(), vars: Default::default(), client };
-            let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending()).await.unwrap();
+            let options = run::RunOptions {
+                target,
+                tags: Vec::new(),
+                vars: Default::default(),
+                client,
+            };
+            let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
+                .await
+                .unwrap();
             assert_eq!(report.exit_code(), 0, "{report:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
             counts.push(open_descriptors());

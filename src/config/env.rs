@@ -122,6 +122,11 @@ impl EnvSource {
         )?;
         let signature_key = self.key(SIGNATURE_KEY_PATH, "path to private_signature.pem")?;
         let encryption_key = self.key(ENCRYPTION_KEY_PATH, "path to private_encryption.pem")?;
+        let warnings = [SIGNATURE_KEY_PATH, ENCRYPTION_KEY_PATH]
+            .into_iter()
+            .filter_map(|names| self.get(names))
+            .filter_map(|path| super::permission_warning(std::path::Path::new(path)))
+            .collect();
         let dh_params = self.dh_params()?;
         let realm = self.get(REALM).unwrap_or(LIMITED_POA);
         Ok(Credentials {
@@ -132,6 +137,7 @@ impl EnvSource {
             encryption_key,
             dh_params,
             realm: realm.to_owned(),
+            warnings,
         })
     }
 

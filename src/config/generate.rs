@@ -107,6 +107,7 @@ impl GeneratedCredentials {
             encryption_key: RsaPrivateKey::from_pem(self.encryption_private_pem.expose())?,
             dh_params: self.dh_params.clone(),
             realm: self.realm.clone(),
+            warnings: Vec::new(),
         })
     }
 

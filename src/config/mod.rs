@@ -23,6 +23,8 @@ pub struct Credentials {
     pub encryption_key: RsaPrivateKey,
     pub dh_params: DhParams,
     pub realm: String,
+    /// Things worth telling the user that do not stop a run (e.g. a key file others can read).
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -60,6 +62,27 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+}
+
+/// A warning when a private key file can be read by group or others (it should be 0600).
+pub fn permission_warning(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "warning: {} is readable by others (mode {mode:03o}); run chmod 600 {}",
+                path.display(),
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 pub(crate) fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {
