@@ -4,8 +4,10 @@
 
 mod common;
 
+use common::{bin, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::Engine as _;
@@ -13,25 +15,6 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("IB_") || name.starts_with("IBIND_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[test]
 fn explain_decodes_real_bodies_and_says_ids_are_not_codes() {

@@ -4,27 +4,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use common::{bin, text};
+
 use std::time::{Duration, Instant};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("IB_") || name.starts_with("IBIND_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fault_ends_cleanly_with_a_named_cause() {

@@ -1,24 +1,13 @@
 //! The field catalogue: the CLI, the guide's mapping, the catalogue against an independent copy
 //! of IBKR's table, and the field-mapping scenario with the guide's mistake planted.
 
+mod common;
+
+use common::{bin, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use ibkr_probe::fields::{FIELDS, Meaning, by_id};
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 #[test]
 fn fields_command_looks_ids_up_both_ways() {

@@ -1,15 +1,15 @@
 //! `keys generate` and `mock` from the command line: real files, OpenSSL's opinion of them, and
 //! bad inputs.
 
+mod common;
+
+use common::bin;
+
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ibkr-probe"))
-}
 
 fn openssl_available() -> bool {
     Command::new("openssl")

@@ -4,8 +4,10 @@
 
 mod common;
 
+use common::{bin, text};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -61,25 +63,6 @@ impl Needles {
             .map(|(name, _)| name.clone())
             .collect()
     }
-}
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("IB_") || name.starts_with("IBIND_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn all(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// The credential set's own secrets, from the files `keys generate` style writing produced.
@@ -158,7 +141,7 @@ async fn no_command_prints_a_secret() {
             let mut command = bin();
             command.args(args);
             env(&mut command);
-            outputs.push(all(&command.output().unwrap()));
+            outputs.push(text(&command.output().unwrap()));
         };
         for (i, target) in [&base, &faulty_base, &inactive_base].iter().enumerate() {
             let json = format!("json={}", reports2.join(format!("r{i}.json")).display());

@@ -3,30 +3,13 @@
 
 mod common;
 
+use common::{bin, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("IB_") || name.starts_with("IBIND_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);

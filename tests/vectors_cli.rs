@@ -1,13 +1,13 @@
 //! `ibkr-probe vectors verify` as a user runs it: real files, mutated files, broken files.
 
+mod common;
+
+use common::{bin, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ibkr-probe"))
-}
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
@@ -20,14 +20,6 @@ fn verify(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run ibkr-probe")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn example() -> Value {

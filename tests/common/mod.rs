@@ -114,3 +114,25 @@ pub async fn lst_server() -> wiremock::MockServer {
         .await;
     server
 }
+
+/// The binary under test, run from the repository root, without colours and without any
+/// credentials from the developer's own environment.
+pub fn bin() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ibkr-probe"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).env("NO_COLOR", "1");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("IB_") || name.starts_with("IBIND_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Standard output and standard error together.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
