@@ -11,3 +11,4 @@ pub mod oauth;
 pub mod report;
 pub mod scenario;
 pub mod vectors;
+pub mod record;

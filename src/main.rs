@@ -156,12 +156,26 @@ struct ActivationArgs {
     on_active: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Where `run` goes: `mock`, `live`, or `replay:DIR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum TargetArg {
     /// The embedded mock on a free loopback port with fresh credentials: nothing to set up.
     Mock,
     /// IBKR at --base-url (default https://api.ibkr.com/v1/api) with your credentials.
     Live,
+    /// The embedded mock answering from cassettes recorded with --record.
+    Replay(PathBuf),
+}
+
+fn parse_target(text: &str) -> Result<TargetArg, String> {
+    match text {
+        "mock" => Ok(TargetArg::Mock),
+        "live" => Ok(TargetArg::Live),
+        _ => match text.strip_prefix("replay:") {
+            Some(dir) if !dir.is_empty() => Ok(TargetArg::Replay(PathBuf::from(dir))),
+            _ => Err(format!("{text:?}: expected mock, live or replay:DIR")),
+        },
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -169,8 +183,12 @@ struct RunArgs {
     /// Scenario files or folders (default: scenarios/).
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = TargetArg::Mock)]
+    /// mock (default), live, or replay:DIR (cassettes written by --record).
+    #[arg(long, default_value = "mock", value_parser = parse_target)]
     target: TargetArg,
+    /// Record every answer into DIR, one redacted cassette per scenario (for replay and diff).
+    #[arg(long)]
+    record: Option<PathBuf>,
     /// Base URL for live runs (implies --target live), e.g. a separately started `ibkr-probe mock`.
     #[arg(long)]
     base_url: Option<String>,
@@ -295,6 +313,9 @@ struct MockArgs {
     /// How long the `slow` fault waits before answering.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     slow_delay: std::time::Duration,
+    /// Answer /iserver data requests from the cassettes in DIR (recorded with `run --record`).
+    #[arg(long)]
+    replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,6 +460,8 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
                 return exit::INVALID_INPUT;
             }
         }
+    } else if let TargetArg::Replay(dir) = &args.target {
+        ibkr_probe::scenario::run::Target::Replay(dir.clone())
     } else {
         ibkr_probe::scenario::run::Target::Mock
     };
@@ -449,6 +472,7 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
         ..ibkr_probe::client::ClientOptions::default()
     };
     let options = runner::RunOptions {
+        record: args.record.clone(),
         target,
         tags: args.tags.clone(),
         vars,
@@ -542,6 +566,15 @@ fn mock(args: MockArgs) -> u8 {
     config.idle_timeout = args.idle_timeout;
     config.rate_limit = args.rate_limit;
     config.slow_delay = args.slow_delay;
+    if let Some(dir) = &args.replay {
+        match ibkr_probe::record::replay::ReplaySource::load(dir) {
+            Ok(source) => config.replay = Some(std::sync::Arc::new(source)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -43,6 +43,8 @@ pub struct ClientOptions {
     pub verbosity: u8,
     /// Where traces go (standard error unless set).
     pub trace: Option<crate::mock::LogSink>,
+    /// Collects every final answer for a cassette (`run --record`).
+    pub recorder: Option<crate::record::Recorder>,
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -69,6 +71,7 @@ impl Default for ClientOptions {
             dh_exponent_bytes: dh::DEFAULT_EXPONENT_BYTES,
             verbosity: 0,
             trace: None,
+            recorder: None,
         }
     }
 }
@@ -304,8 +307,26 @@ impl Client {
         .await
     }
 
-    /// Sends one logical request: pacing, a fresh signature per attempt, retries with backoff.
+    /// Sends one logical request and records its final answer when recording.
     async fn send(
+        &self,
+        step: &'static str,
+        method: Method,
+        url: &str,
+        json: Option<&Value>,
+        authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
+    ) -> Result<ApiResponse, ClientError> {
+        let method_name = method.as_str().to_owned();
+        let response = self.send_with_retries(step, method, url, json, authorize).await?;
+        if let Some(recorder) = &self.options.recorder {
+            let base = &self.options.base_url;
+            recorder.record(crate::record::interaction(&method_name, url, base, response.status, &response.headers, &response.body));
+        }
+        Ok(response)
+    }
+
+    /// Sends one logical request: pacing, a fresh signature per attempt, retries with backoff.
+    async fn send_with_retries(
         &self,
         step: &'static str,
         method: Method,

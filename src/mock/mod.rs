@@ -46,6 +46,8 @@ pub struct MockConfig {
     pub timestamp_window: Duration,
     /// How long the `slow` fault waits before answering.
     pub slow_delay: Duration,
+    /// Serve `/iserver` data from cassettes instead of the built-in market (`mock --replay DIR`).
+    pub replay: Option<Arc<crate::record::replay::ReplaySource>>,
     /// Check HMAC signatures on ordinary requests. Only the harness benchmark turns this off, to
     /// measure what verification costs.
     pub verify_signatures: bool,
@@ -62,6 +64,7 @@ impl MockConfig {
             rate_limit: 10,
             timestamp_window: Duration::from_secs(300),
             slow_delay: Duration::from_secs(30),
+            replay: None,
             verify_signatures: true,
             log: stderr_log(),
         }

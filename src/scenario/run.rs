@@ -31,13 +31,16 @@ pub enum Target {
         base_url: String,
         credentials: Box<Credentials>,
     },
+    /// The embedded mock answering from the cassettes in this folder (`run --record` made them).
+    Replay(PathBuf),
 }
 
 impl Target {
     pub fn kind(&self) -> TargetKind {
         match self {
             Self::Mock => TargetKind::Mock,
-            Self::Live { .. } => TargetKind::Live,
+            // A replay stands in for the live run it recorded.
+            Self::Live { .. } | Self::Replay(_) => TargetKind::Live,
         }
     }
 }
@@ -51,6 +54,8 @@ pub struct RunOptions {
     pub vars: HashMap<String, String>,
     /// Template for every client (base URL is set per target).
     pub client: ClientOptions,
+    /// Write a redacted cassette per scenario into this folder.
+    pub record: Option<PathBuf>,
 }
 
 /// How a step ended.
@@ -205,25 +210,26 @@ pub async fn run(
     let started = Instant::now();
     let kind = options.target.kind();
     let pacer = Arc::new(Pacer::new(options.client.rate));
+    let label = match &options.target {
+        Target::Mock => "mock".to_owned(),
+        Target::Live { .. } => "live".to_owned(),
+        Target::Replay(dir) => format!("replay of {}", dir.display()),
+    };
     let (credentials, generated, shared) = match options.target {
-        Target::Mock => {
-            let generated = GeneratedCredentials::generate(
-                "MOCKCONS1",
-                crate::config::LIMITED_POA,
-                DhChoice::Ffdhe2048,
-                &mut crate::oauth::SystemRandom,
-            )
-            .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
+        Target::Mock | Target::Replay(_) => {
+            let replay = match &options.target {
+                Target::Replay(dir) => Some(Arc::new(crate::record::replay::ReplaySource::load(dir).map_err(|e| e.to_string())?)),
+                _ => None,
+            };
+            let generated = GeneratedCredentials::generate("MOCKCONS1", crate::config::LIMITED_POA, DhChoice::Ffdhe2048, &mut crate::oauth::SystemRandom)
+                .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
             let credentials = generated.credentials().map_err(|e| e.to_string())?;
             let log = LogBuffer::default();
             let mut config = MockConfig::new(generated.server());
             config.log = log.sink();
+            config.replay = replay;
             let server = start_mock(config).await?;
-            let endpoint = Endpoint {
-                base_url: server.base_url(),
-                log: Some(log),
-                _server: Some(server),
-            };
+            let endpoint = Endpoint { base_url: server.base_url(), log: Some(log), _server: Some(server) };
             (Arc::new(credentials), Some(generated), endpoint)
         }
         Target::Live { base_url, credentials } => (
@@ -236,10 +242,7 @@ pub async fn run(
             },
         ),
     };
-    let target_name = match kind {
-        TargetKind::Mock => format!("mock ({})", shared.base_url),
-        TargetKind::Live => format!("live ({})", shared.base_url),
-    };
+    let target_name = format!("{label} ({})", shared.base_url);
 
     let mut reports = Vec::with_capacity(scenarios.len());
     let mut interrupted = false;
@@ -284,6 +287,8 @@ pub async fn run(
         };
         let mut client_options = options.client.clone();
         client_options.base_url = endpoint.base_url.clone();
+        let recorder = options.record.as_ref().map(|_| crate::record::Recorder::default());
+        client_options.recorder = recorder.clone();
         let client =
             Client::with_shared(credentials.clone(), client_options, pacer.clone()).map_err(|e| e.to_string())?;
         let mut vars: HashMap<String, String> = HashMap::new();
@@ -335,6 +340,9 @@ pub async fn run(
                 server_log,
             });
         }
+        if let (Some(dir), Some(recorder)) = (&options.record, &recorder) {
+            write_cassette(dir, loaded, recorder.take(), &credentials)?;
+        }
         reports.push(report);
     }
     Ok(RunReport {
@@ -343,6 +351,19 @@ pub async fn run(
         duration: started.elapsed(),
         interrupted,
     })
+}
+
+/// Redacts a scenario's interactions and writes them as `DIR/<scenario>.json`.
+fn write_cassette(dir: &std::path::Path, loaded: &LoadedScenario, interactions: Vec<crate::record::Interaction>, credentials: &Credentials) -> Result<(), String> {
+    let mut redactor = crate::record::redact::Redactor::new(vec![credentials.access_token.clone(), credentials.access_token_secret.expose().clone()]);
+    let mut interactions = interactions;
+    for interaction in &mut interactions {
+        redactor.interaction(interaction);
+    }
+    let cassette = crate::record::Cassette { format: crate::record::FORMAT, scenario: loaded.scenario.name.value.clone(), interactions };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let path = dir.join(crate::record::cassette_name(&loaded.path, &loaded.scenario.name.value));
+    crate::report::write_atomically(&path, &cassette.to_json()).map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
 async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
