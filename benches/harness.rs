@@ -97,6 +97,7 @@ fn harness(c: &mut Criterion) {
                     tags: Vec::new(),
                     vars: HashMap::new(),
                     client: options(mock.base_url()),
+                    record: None,
                 };
                 let started = Instant::now();
                 let report = runtime

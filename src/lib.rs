@@ -8,7 +8,7 @@ pub mod exit;
 pub mod fields;
 pub mod mock;
 pub mod oauth;
+pub mod record;
 pub mod report;
 pub mod scenario;
 pub mod vectors;
-pub mod record;

@@ -54,6 +54,20 @@ enum Command {
     Activation(ActivationArgs),
     /// IBKR's market-data field table: look ids up by number or name.
     Fields(FieldsArgs),
+    /// Compare two recordings (run --record) by shape: fields, types, status codes, error messages.
+    Diff {
+        base: PathBuf,
+        new: PathBuf,
+        /// Another key to ignore wherever it occurs (repeatable; added to the default list).
+        #[arg(long = "ignore")]
+        ignore: Vec<String>,
+        /// Write a report: json=FILE or junit=FILE. Repeatable.
+        #[arg(long = "report")]
+        reports: Vec<ibkr_probe::report::ReportSpec>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -386,6 +400,13 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args, verbose),
         Command::Explain { text, json } => explain(&text.join(" "), json),
         Command::Fields(args) => fields(args),
+        Command::Diff {
+            base,
+            new,
+            ignore,
+            reports,
+            json,
+        } => diff(&base, &new, &ignore, &reports, json),
         Command::Diagnose(args) => diagnose(args, verbose),
         Command::Activation(args) => activation(args, verbose),
         Command::Completions { shell } => {
@@ -461,7 +482,16 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
             }
         }
     } else if let TargetArg::Replay(dir) = &args.target {
-        ibkr_probe::scenario::run::Target::Replay(dir.clone())
+        match ibkr_probe::record::replay::ReplaySource::load(dir) {
+            Ok(source) => ibkr_probe::scenario::run::Target::Replay {
+                dir: dir.clone(),
+                source: std::sync::Arc::new(source),
+            },
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
+        }
     } else {
         ibkr_probe::scenario::run::Target::Mock
     };
@@ -1011,4 +1041,39 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn diff(
+    base: &std::path::Path,
+    new: &std::path::Path,
+    ignore: &[String],
+    reports: &[ibkr_probe::report::ReportSpec],
+    json: bool,
+) -> u8 {
+    use ibkr_probe::record::diff;
+    let report = match diff::compare_dirs(base, new, &diff::ignore_list(ignore)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let as_json = || format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default());
+    write_stdout(&if json { as_json() } else { report.render() });
+    let mut code = if report.changes.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::CHECK_FAILED
+    };
+    for spec in reports {
+        let contents = match spec.format {
+            ibkr_probe::report::ReportFormat::Json => as_json(),
+            ibkr_probe::report::ReportFormat::Junit => report.junit(),
+        };
+        if let Err(e) = ibkr_probe::report::write_atomically(&spec.path, &contents) {
+            eprintln!("error: cannot write {}: {e}", spec.path.display());
+            code = exit::RUNTIME_FAILURE;
+        }
+    }
+    code
 }

@@ -146,6 +146,7 @@ async fn no_command_prints_a_secret() {
         for (i, target) in [&base, &faulty_base, &inactive_base].iter().enumerate() {
             let json = format!("json={}", reports2.join(format!("r{i}.json")).display());
             let junit = format!("junit={}", reports2.join(format!("r{i}.xml")).display());
+            let cassettes = reports2.join(format!("cassettes{i}")).display().to_string();
             run(&[
                 "run",
                 "--base-url",
@@ -155,6 +156,8 @@ async fn no_command_prints_a_secret() {
                 &json,
                 "--report",
                 &junit,
+                "--record",
+                &cassettes,
             ]);
             run(&["run", "--base-url", target, "-v", "scenarios/auth.yaml"]);
             run(&["diagnose", "--online", "--base-url", target, "-vv"]);
@@ -189,9 +192,12 @@ async fn no_command_prints_a_secret() {
     })
     .await
     .unwrap();
-    for entry in std::fs::read_dir(&reports).unwrap() {
-        outputs.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    let mut files = 0;
+    for entry in walk(&reports) {
+        outputs.push(std::fs::read_to_string(entry).unwrap());
+        files += 1;
     }
+    assert!(files >= 9, "reports and cassettes were written: {files}");
     outputs.extend(mock_log.lines());
     outputs.extend(faulty_log.lines());
 
@@ -219,4 +225,18 @@ async fn no_command_prints_a_secret() {
     for server in [mock, faulty, inactive] {
         server.stop().await;
     }
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -155,6 +155,7 @@ mod linux {
                 tags: Vec::new(),
                 vars: Default::default(),
                 client,
+                record: None,
             };
             let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
                 .await

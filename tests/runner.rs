@@ -31,6 +31,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
             timeout: Duration::from_secs(5),
             ..ClientOptions::default()
         },
+        record: None,
     }
 }
 

@@ -320,7 +320,14 @@ impl Client {
         let response = self.send_with_retries(step, method, url, json, authorize).await?;
         if let Some(recorder) = &self.options.recorder {
             let base = &self.options.base_url;
-            recorder.record(crate::record::interaction(&method_name, url, base, response.status, &response.headers, &response.body));
+            recorder.record(crate::record::interaction(
+                &method_name,
+                url,
+                base,
+                response.status,
+                &response.headers,
+                &response.body,
+            ));
         }
         Ok(response)
     }

@@ -467,18 +467,32 @@ fn replayed(
     query: &[(String, String)],
 ) -> Reply {
     let snapshot = route == "/iserver/marketdata/snapshot";
-    let answer = if snapshot { replay.richest(method, route, query) } else { replay.answer(method, route, query) };
+    let answer = if snapshot {
+        replay.richest(method, route, query)
+    } else {
+        replay.answer(method, route, query)
+    };
     let Some((status, mut body)) = answer else {
         let shown: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let what = if shown.is_empty() { format!("{method} {route}") } else { format!("{method} {route}?{}", shown.join("&")) };
-        return refused(StatusCode::NOT_FOUND, json!({"error": format!("not recorded: {what}")}), format!("replay miss: {what}"));
+        let what = if shown.is_empty() {
+            format!("{method} {route}")
+        } else {
+            format!("{method} {route}?{}", shown.join("&"))
+        };
+        return refused(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("not recorded: {what}")}),
+            format!("replay miss: {what}"),
+        );
     };
     if route == "/iserver/accounts" {
         brokerage.accounts_called = true;
     }
     if snapshot && let Some(entries) = body.as_array_mut() {
         for entry in entries {
-            let Some(conid) = entry.get("conid").and_then(Value::as_u64) else { continue };
+            let Some(conid) = entry.get("conid").and_then(Value::as_u64) else {
+                continue;
+            };
             let warmed_up = brokerage.accounts_called && brokerage.subscribed.contains_key(&conid);
             brokerage.subscribed.entry(conid).or_default();
             if !warmed_up && let Some(map) = entry.as_object_mut() {
@@ -486,7 +500,11 @@ fn replayed(
             }
         }
     }
-    Reply { status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body, note: Some("replayed".into()) }
+    Reply {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        body,
+        note: Some("replayed".into()),
+    }
 }
 
 impl Reply {

@@ -62,18 +62,35 @@ impl Cassette {
 
     /// Reads one cassette file.
     pub fn read(path: &Path) -> Result<Self, CassetteError> {
-        let fail = |line, column, message: String| CassetteError { path: path.to_path_buf(), line, column, message };
+        let fail = |line, column, message: String| CassetteError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| fail(0, 0, format!("cannot read: {e}")))?;
         let cassette: Cassette = serde_json::from_str(&text).map_err(|e| fail(e.line(), e.column(), e.to_string()))?;
         if cassette.format != FORMAT {
-            return Err(fail(1, 1, format!("unsupported cassette format {}; this build reads format {FORMAT}", cassette.format)));
+            return Err(fail(
+                1,
+                1,
+                format!(
+                    "unsupported cassette format {}; this build reads format {FORMAT}",
+                    cassette.format
+                ),
+            ));
         }
         Ok(cassette)
     }
 
     /// Every `*.json` cassette in a folder, sorted by file name.
     pub fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, Cassette)>, CassetteError> {
-        let fail = |message: String| CassetteError { path: dir.to_path_buf(), line: 0, column: 0, message };
+        let fail = |message: String| CassetteError {
+            path: dir.to_path_buf(),
+            line: 0,
+            column: 0,
+            message,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| fail(format!("cannot list the folder: {e}")))?
             .filter_map(Result::ok)
@@ -84,7 +101,10 @@ impl Cassette {
             return Err(fail("holds no *.json cassettes".into()));
         }
         files.sort();
-        files.into_iter().map(|path| Cassette::read(&path).map(|c| (path, c))).collect()
+        files
+            .into_iter()
+            .map(|path| Cassette::read(&path).map(|c| (path, c)))
+            .collect()
     }
 }
 
@@ -101,26 +121,63 @@ impl Recorder {
 
     /// Everything recorded so far, emptying the recorder.
     pub fn take(&self) -> Vec<Interaction> {
-        self.0.lock().map(|mut all| std::mem::take(&mut *all)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut all| std::mem::take(&mut *all))
+            .unwrap_or_default()
     }
 }
 
 /// Builds an interaction from a response; `base_url` is cut off the URL.
-pub fn interaction(method: &str, url: &str, base_url: &str, status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]) -> Interaction {
+pub fn interaction(
+    method: &str,
+    url: &str,
+    base_url: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Interaction {
     let relative = url.strip_prefix(base_url).unwrap_or(url);
     let (path, query) = crate::oauth::base_string::split_url(relative);
-    let query = crate::oauth::base_string::query_pairs(query).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let query = crate::oauth::base_string::query_pairs(query)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let headers = ["content-type", "retry-after"]
         .iter()
-        .filter_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(|v| ((*name).to_owned(), v.to_owned())))
+        .filter_map(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| ((*name).to_owned(), v.to_owned()))
+        })
         .collect();
-    let body = serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
-    Interaction { method: method.to_owned(), path: path.to_owned(), query, status, headers, body }
+    let body =
+        serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    Interaction {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query,
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A file name for a scenario's cassette: its file stem, or its name made safe.
 pub fn cassette_name(scenario_file: &Path, scenario_name: &str) -> String {
-    let stem = scenario_file.file_stem().and_then(|s| s.to_str()).unwrap_or(scenario_name);
-    let safe: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let stem = scenario_file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(scenario_name);
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("{safe}.json")
 }

@@ -31,13 +31,19 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(extra: Vec<String>) -> Self {
-        Self { accounts: HashMap::new(), extra: extra.into_iter().filter(|e| e.len() >= 6).collect() }
+        Self {
+            accounts: HashMap::new(),
+            extra: extra.into_iter().filter(|e| e.len() >= 6).collect(),
+        }
     }
 
     /// The placeholder for an account id, stable within this redactor.
     fn account(&mut self, id: &str) -> String {
         let next = self.accounts.len() + 1;
-        self.accounts.entry(id.to_owned()).or_insert_with(|| format!("DU{next:07}")).clone()
+        self.accounts
+            .entry(id.to_owned())
+            .or_insert_with(|| format!("DU{next:07}"))
+            .clone()
     }
 
     fn text(&mut self, text: &str) -> String {
@@ -88,7 +94,11 @@ impl Redactor {
     pub fn interaction(&mut self, interaction: &mut Interaction) {
         interaction.path = self.text(&interaction.path);
         for (name, value) in &mut interaction.query {
-            *value = if SECRET_KEYS.contains(&name.as_str()) { "[redacted]".into() } else { self.text(value) };
+            *value = if SECRET_KEYS.contains(&name.as_str()) {
+                "[redacted]".into()
+            } else {
+                self.text(value)
+            };
         }
         self.value(&mut interaction.body);
     }
@@ -104,7 +114,10 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(position) = rest.find(word) {
-        let before_ok = rest[..position].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        let before_ok = rest[..position]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
         let after = &rest[position + word.len()..];
         let after_ok = after.chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
         out.push_str(&rest[..position]);
@@ -147,7 +160,10 @@ mod tests {
 
     #[test]
     fn words_not_substrings() {
-        assert_eq!(replace_word("U12345 XU12345 U123456", "U12345", "DU0000001"), "DU0000001 XU12345 U123456");
+        assert_eq!(
+            replace_word("U12345 XU12345 U123456", "U12345", "DU0000001"),
+            "DU0000001 XU12345 U123456"
+        );
         assert!(!is_account_id("USD"));
         assert!(is_account_id("DU1234567"));
     }

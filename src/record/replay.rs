@@ -58,8 +58,18 @@ impl ReplaySource {
     /// warm-up rule decides when values appear.
     pub fn richest(&self, method: &str, path: &str, query: &[(String, String)]) -> Option<(u16, Value)> {
         let answers = self.answers.get(&key(method, path, query))?;
-        let size = |v: &Value| v.as_array().map_or(0, |items| items.iter().map(|i| i.as_object().map_or(0, |o| o.len())).sum::<usize>());
-        answers.iter().max_by_key(|i| size(&i.body)).map(|i| (i.status, i.body.clone()))
+        let size = |v: &Value| {
+            v.as_array().map_or(0, |items| {
+                items
+                    .iter()
+                    .map(|i| i.as_object().map_or(0, |o| o.len()))
+                    .sum::<usize>()
+            })
+        };
+        answers
+            .iter()
+            .max_by_key(|i| size(&i.body))
+            .map(|i| (i.status, i.body.clone()))
     }
 }
 

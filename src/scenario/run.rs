@@ -31,8 +31,11 @@ pub enum Target {
         base_url: String,
         credentials: Box<Credentials>,
     },
-    /// The embedded mock answering from the cassettes in this folder (`run --record` made them).
-    Replay(PathBuf),
+    /// The embedded mock answering from cassettes (`run --record` made them), loaded from `dir`.
+    Replay {
+        dir: PathBuf,
+        source: Arc<crate::record::replay::ReplaySource>,
+    },
 }
 
 impl Target {
@@ -40,7 +43,7 @@ impl Target {
         match self {
             Self::Mock => TargetKind::Mock,
             // A replay stands in for the live run it recorded.
-            Self::Live { .. } | Self::Replay(_) => TargetKind::Live,
+            Self::Live { .. } | Self::Replay { .. } => TargetKind::Live,
         }
     }
 }
@@ -213,23 +216,32 @@ pub async fn run(
     let label = match &options.target {
         Target::Mock => "mock".to_owned(),
         Target::Live { .. } => "live".to_owned(),
-        Target::Replay(dir) => format!("replay of {}", dir.display()),
+        Target::Replay { dir, .. } => format!("replay of {}", dir.display()),
     };
     let (credentials, generated, shared) = match options.target {
-        Target::Mock | Target::Replay(_) => {
+        Target::Mock | Target::Replay { .. } => {
             let replay = match &options.target {
-                Target::Replay(dir) => Some(Arc::new(crate::record::replay::ReplaySource::load(dir).map_err(|e| e.to_string())?)),
+                Target::Replay { source, .. } => Some(source.clone()),
                 _ => None,
             };
-            let generated = GeneratedCredentials::generate("MOCKCONS1", crate::config::LIMITED_POA, DhChoice::Ffdhe2048, &mut crate::oauth::SystemRandom)
-                .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
+            let generated = GeneratedCredentials::generate(
+                "MOCKCONS1",
+                crate::config::LIMITED_POA,
+                DhChoice::Ffdhe2048,
+                &mut crate::oauth::SystemRandom,
+            )
+            .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
             let credentials = generated.credentials().map_err(|e| e.to_string())?;
             let log = LogBuffer::default();
             let mut config = MockConfig::new(generated.server());
             config.log = log.sink();
             config.replay = replay;
             let server = start_mock(config).await?;
-            let endpoint = Endpoint { base_url: server.base_url(), log: Some(log), _server: Some(server) };
+            let endpoint = Endpoint {
+                base_url: server.base_url(),
+                log: Some(log),
+                _server: Some(server),
+            };
             (Arc::new(credentials), Some(generated), endpoint)
         }
         Target::Live { base_url, credentials } => (
@@ -354,16 +366,29 @@ pub async fn run(
 }
 
 /// Redacts a scenario's interactions and writes them as `DIR/<scenario>.json`.
-fn write_cassette(dir: &std::path::Path, loaded: &LoadedScenario, interactions: Vec<crate::record::Interaction>, credentials: &Credentials) -> Result<(), String> {
-    let mut redactor = crate::record::redact::Redactor::new(vec![credentials.access_token.clone(), credentials.access_token_secret.expose().clone()]);
+fn write_cassette(
+    dir: &std::path::Path,
+    loaded: &LoadedScenario,
+    interactions: Vec<crate::record::Interaction>,
+    credentials: &Credentials,
+) -> Result<(), String> {
+    let mut redactor = crate::record::redact::Redactor::new(vec![
+        credentials.access_token.clone(),
+        credentials.access_token_secret.expose().clone(),
+    ]);
     let mut interactions = interactions;
     for interaction in &mut interactions {
         redactor.interaction(interaction);
     }
-    let cassette = crate::record::Cassette { format: crate::record::FORMAT, scenario: loaded.scenario.name.value.clone(), interactions };
+    let cassette = crate::record::Cassette {
+        format: crate::record::FORMAT,
+        scenario: loaded.scenario.name.value.clone(),
+        interactions,
+    };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     let path = dir.join(crate::record::cassette_name(&loaded.path, &loaded.scenario.name.value));
-    crate::report::write_atomically(&path, &cassette.to_json()).map_err(|e| format!("{}: cannot write: {e}", path.display()))
+    crate::report::write_atomically(&path, &cassette.to_json())
+        .map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
 async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
