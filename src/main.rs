@@ -420,18 +420,27 @@ fn main() -> ExitCode {
 fn run(args: RunArgs, verbose: u8) -> u8 {
     use ibkr_probe::scenario::{load, run as runner};
     let vars: std::collections::HashMap<String, String> = args.vars.iter().cloned().collect();
-    let files = match load::collect(&args.paths) {
-        Ok(files) => files,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
+    let names = runner::var_names(&vars);
+    // The default folder absent (an installed binary run elsewhere): use the embedded copies.
+    let embedded = args.paths == [PathBuf::from("scenarios")] && !std::path::Path::new("scenarios").exists();
+    let loaded: Vec<Result<load::LoadedScenario, load::ScenarioError>> = if embedded {
+        ibkr_probe::scenario::bundled::BUNDLED
+            .iter()
+            .map(|(name, text)| load::parse(&PathBuf::from("scenarios").join(name), text, &names))
+            .collect()
+    } else {
+        match load::collect(&args.paths) {
+            Ok(files) => files.iter().map(|file| load::load(file, &names)).collect(),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::INVALID_INPUT;
+            }
         }
     };
-    let names = runner::var_names(&vars);
-    let mut scenarios = Vec::with_capacity(files.len());
+    let mut scenarios = Vec::with_capacity(loaded.len());
     let mut invalid = 0;
-    for file in &files {
-        match load::load(file, &names) {
+    for result in loaded {
+        match result {
             Ok(loaded) => scenarios.push(loaded),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -245,3 +245,18 @@ fn completions_print_a_script() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ibkr-probe"));
 }
+
+#[test]
+fn the_bundled_scenarios_run_from_any_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg("run").current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("8 scenario(s) run"),
+        "{}",
+        text(&out)
+    );
+    // An explicit folder that does not exist is still an error.
+    let out = bin().args(["run", "nowhere"]).current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

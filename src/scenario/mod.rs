@@ -2,6 +2,7 @@
 //! paths, assertions, and the runner.
 
 pub mod assert;
+pub mod bundled;
 pub mod load;
 pub mod model;
 pub mod path;
