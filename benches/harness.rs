@@ -98,6 +98,7 @@ fn harness(c: &mut Criterion) {
                     vars: HashMap::new(),
                     client: options(mock.base_url()),
                     record: None,
+                    allow_trading: false,
                 };
                 let started = Instant::now();
                 let report = runtime

@@ -512,6 +512,7 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
     };
     let options = runner::RunOptions {
         record: args.record.clone(),
+        allow_trading: args.allow_trading,
         target,
         tags: args.tags.clone(),
         vars,

@@ -156,6 +156,7 @@ mod linux {
                 vars: Default::default(),
                 client,
                 record: None,
+                allow_trading: false,
             };
             let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
                 .await

@@ -32,6 +32,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
             ..ClientOptions::default()
         },
         record: None,
+        allow_trading: false,
     }
 }
 
@@ -247,4 +248,20 @@ fn report_formats_match_golden_files() {
     golden("report.txt", &report::terminal::render(&report, false));
     let colored = report::terminal::render(&report, true);
     assert!(colored.contains("\x1b[31mFAIL\x1b[0m"));
+}
+
+#[tokio::test]
+async fn the_library_refuses_trading_steps_in_live_mode_too() {
+    let text = "name: order\nsteps:\n  - name: lst\n    lst: {}\n  - name: cancel\n    request: {method: DELETE, path: /iserver/account/DU1/order/42}\n";
+    let loaded = scenario(text);
+    let (server, target) = scripted(vec![]).await;
+    let err = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("read-only") && err.contains("cancel"), "{err}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }

@@ -59,6 +59,9 @@ pub struct RunOptions {
     pub client: ClientOptions,
     /// Write a redacted cassette per scenario into this folder.
     pub record: Option<PathBuf>,
+    /// Let live steps place, modify or cancel orders. Without it a live run with such a step is
+    /// refused before anything is sent.
+    pub allow_trading: bool,
 }
 
 /// How a step ended.
@@ -212,6 +215,15 @@ pub async fn run(
 ) -> Result<RunReport, String> {
     let started = Instant::now();
     let kind = options.target.kind();
+    if matches!(options.target, Target::Live { .. }) && !options.allow_trading {
+        let trading: Vec<String> = scenarios.iter().flat_map(trading_steps).collect();
+        if !trading.is_empty() {
+            return Err(format!(
+                "live mode is read-only; refusing steps that would trade (allow them explicitly): {}",
+                trading.join("; ")
+            ));
+        }
+    }
     let pacer = Arc::new(Pacer::new(options.client.rate));
     let label = match &options.target {
         Target::Mock => "mock".to_owned(),
