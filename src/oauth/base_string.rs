@@ -128,6 +128,14 @@ fn write_base_string(out: &mut Vec<u8>, request: &SigningRequest<'_>, convention
     }
 }
 
+/// Writes the base string into `buffer` (cleared first) without making a `String` of it: the
+/// signing path hashes these bytes directly and reuses the buffer.
+pub(crate) fn base_string_into(buffer: &mut Vec<u8>, request: &SigningRequest<'_>, convention: QueryConvention) {
+    buffer.clear();
+    buffer.reserve(estimate(request));
+    write_base_string(buffer, request, convention);
+}
+
 /// The base string of an ordinary request (HMAC-SHA256, or RSA-SHA256 without a prepend).
 pub fn base_string(request: &SigningRequest<'_>, convention: QueryConvention) -> String {
     let mut out = Vec::with_capacity(estimate(request));

@@ -1,7 +1,7 @@
 //! The whole signing path of one request, from its parts to the `Authorization` header: what the
 //! client sends and what the benchmarks time.
 
-use super::base_string::{QueryConvention, SigningRequest, base_string, lst_base_string};
+use super::base_string::{QueryConvention, SigningRequest, base_string, base_string_into, lst_base_string};
 use super::error::Error;
 use super::header::authorization_header;
 use super::keys::RsaPrivateKey;
@@ -39,7 +39,17 @@ pub fn hmac_authorization(
         form: &[],
         oauth: &params,
     };
-    let signature = sign::hmac_sha256(token, base_string(&request, convention).as_bytes());
+    // One buffer per thread for the base string: no allocation or UTF-8 check per request.
+    thread_local! {
+        static BASE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let signature = BASE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            base_string_into(&mut buffer, &request, convention);
+            sign::hmac_sha256(token, &buffer)
+        }
+        Err(_) => sign::hmac_sha256(token, base_string(&request, convention).as_bytes()),
+    });
     authorization_header(identity.realm, &params, &signature)
 }
 
