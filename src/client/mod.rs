@@ -291,12 +291,12 @@ impl Client {
             .ok_or(ClientError::NoSession)?;
         let url = self.url(path, query);
         let convention = self.options.query_convention;
-        let method_name = method.as_str().to_owned();
+        let method_name = method.clone();
         let identity = self.identity();
         self.send("request", method, &url, json, |nonce, timestamp| {
             Ok(request::hmac_authorization(
                 identity,
-                &method_name,
+                method_name.as_str(),
                 &url,
                 nonce,
                 timestamp,
@@ -316,12 +316,17 @@ impl Client {
         json: Option<&Value>,
         authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
     ) -> Result<ApiResponse, ClientError> {
-        let method_name = method.as_str().to_owned();
+        // `Method` clones without allocating for the standard methods.
+        let recorded = self
+            .options
+            .recorder
+            .as_ref()
+            .map(|recorder| (recorder, method.clone()));
         let response = self.send_with_retries(step, method, url, json, authorize).await?;
-        if let Some(recorder) = &self.options.recorder {
+        if let Some((recorder, method)) = recorded {
             let base = &self.options.base_url;
             recorder.record(crate::record::interaction(
-                &method_name,
+                method.as_str(),
                 url,
                 base,
                 response.status,
