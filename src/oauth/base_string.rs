@@ -52,13 +52,8 @@ pub struct SigningRequest<'a> {
 
 /// Splits a URL into the part before `?` and its query string (without a `#fragment`).
 pub fn split_url(url: &str) -> (&str, &str) {
-    // One byte scan (this runs for every signed request).
-    let bytes = url.as_bytes();
-    let end = bytes.iter().position(|&b| b == b'#').unwrap_or(bytes.len());
-    match bytes[..end].iter().position(|&b| b == b'?') {
-        Some(q) => (&url[..q], &url[q + 1..end]),
-        None => (&url[..end], ""),
-    }
+    let url = url.find('#').map_or(url, |end| &url[..end]);
+    url.split_once('?').unwrap_or((url, ""))
 }
 
 /// Decoded `name=value` pairs of a query string (`+` as space, empty segments skipped).
