@@ -152,19 +152,23 @@ fn with_suggestion(message: &str) -> String {
         .or_else(|| message.split_once("expected ").map(|(_, e)| e));
     match (unknown, expected) {
         (Some(unknown), Some(list)) => {
-            let best = list
-                .split(',')
-                .map(|c| c.trim().trim_matches('`'))
-                .map(|c| (strsim::jaro_winkler(unknown, c), c))
-                .filter(|(score, _)| *score > 0.75)
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            match best {
-                Some((_, candidate)) => format!("{message} (did you mean `{candidate}`?)"),
-                None => message.to_owned(),
-            }
+            let candidates = list.split(',').map(|c| c.trim().trim_matches('`'));
+            format!("{message}{}", did_you_mean(unknown, candidates, 0.75))
         }
         _ => message.to_owned(),
     }
+}
+
+/// ` (did you mean `x`?)` for the candidate closest to `word`, if one scores above `threshold`
+/// (Jaro-Winkler); empty otherwise.
+fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>, threshold: f64) -> String {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > threshold)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
 }
 
 struct Checker<'a> {
@@ -354,13 +358,7 @@ impl Checker<'_> {
                 if !self.defined.contains(reference) && !template::is_helper(reference) {
                     let mut known: Vec<&str> = self.defined.iter().map(String::as_str).collect();
                     known.sort_unstable();
-                    let suggestion = known
-                        .iter()
-                        .map(|k| (strsim::jaro_winkler(reference, k), *k))
-                        .filter(|(score, _)| *score > 0.8)
-                        .max_by(|a, b| a.0.total_cmp(&b.0))
-                        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
-                        .unwrap_or_default();
+                    let suggestion = did_you_mean(reference, known.iter().copied(), 0.8);
                     let listed = if known.is_empty() {
                         "none".to_owned()
                     } else {
@@ -382,13 +380,7 @@ impl Checker<'_> {
                 .iter()
                 .map(|(_, words)| words[0])
                 .collect();
-            let suggestion = names
-                .iter()
-                .map(|n| (strsim::jaro_winkler(&word.value, n), *n))
-                .filter(|(score, _)| *score > 0.8)
-                .max_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, n)| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
+            let suggestion = did_you_mean(&word.value, names.iter().copied(), 0.8);
             self.error(
                 &word.referenced,
                 format!(

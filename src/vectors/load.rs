@@ -69,12 +69,11 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 
 /// Reads and checks one vector file.
 pub fn load(path: &Path) -> Result<VectorFile, LoadError> {
-    let fail = |field: &str, message: String| LoadError {
+    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
         path: path.to_path_buf(),
-        field: field.to_owned(),
-        message,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", format!("cannot read: {e}")))?;
+        field: "(file)".into(),
+        message: format!("cannot read: {e}"),
+    })?;
     load_text(path, &text)
 }
 
