@@ -14,7 +14,7 @@ pub use error::{ClientError, IbkrMessage};
 pub use pacer::Pacer;
 
 use crate::config::Credentials;
-use crate::oauth::encode::{Space, percent_encode_into};
+use crate::oauth::encode::{Space, into_string, percent_encode_bytes};
 use crate::oauth::{
     DhExponent, LiveSessionToken, QueryConvention, RandomSource, SystemRandom, dh, header, lst, request,
 };
@@ -188,25 +188,25 @@ impl Client {
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
-        let mut url = String::with_capacity(self.options.base_url.len() + path.len() + 64);
-        url.push_str(&self.options.base_url);
+        let mut url = Vec::with_capacity(self.options.base_url.len() + path.len() + 64);
+        url.extend_from_slice(self.options.base_url.as_bytes());
         if !path.starts_with('/') {
-            url.push('/');
+            url.push(b'/');
         }
-        url.push_str(path);
+        url.extend_from_slice(path.as_bytes());
         for (i, (name, value)) in query.iter().enumerate() {
-            url.push(if i == 0 { '?' } else { '&' });
-            percent_encode_into(&mut url, name, Space::Percent);
-            url.push('=');
+            url.push(if i == 0 { b'?' } else { b'&' });
+            percent_encode_bytes(&mut url, name, Space::Percent);
+            url.push(b'=');
             // Commas stay literal, as IBKR's own clients send `conids=1,2`.
             for (j, part) in value.split(',').enumerate() {
                 if j > 0 {
-                    url.push(',');
+                    url.push(b',');
                 }
-                percent_encode_into(&mut url, part, Space::Percent);
+                percent_encode_bytes(&mut url, part, Space::Percent);
             }
         }
-        url
+        into_string(url)
     }
 
     /// The full handshake: decrypt the secret, send the DH challenge signed RSA-SHA256 with the

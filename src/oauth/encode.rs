@@ -48,13 +48,6 @@ pub fn percent_encode_bytes(out: &mut Vec<u8>, input: &str, space: Space) {
     out.extend_from_slice(rest);
 }
 
-/// Appends `input` to `out`, percent-encoded.
-pub fn percent_encode_into(out: &mut String, input: &str, space: Space) {
-    let mut bytes = Vec::with_capacity(input.len() * 3 / 2);
-    percent_encode_bytes(&mut bytes, input, space);
-    out.push_str(&into_string(bytes));
-}
-
 /// Text built from `&str` pieces and ASCII escapes is UTF-8 by construction; the lossy fallback
 /// only keeps this free of panics.
 pub fn into_string(bytes: Vec<u8>) -> String {
@@ -63,9 +56,9 @@ pub fn into_string(bytes: Vec<u8>) -> String {
 
 /// `input` percent-encoded, as a new string.
 pub fn percent_encode(input: &str, space: Space) -> String {
-    let mut out = String::with_capacity(input.len() * 3 / 2);
-    percent_encode_into(&mut out, input, space);
-    out
+    let mut out = Vec::with_capacity(input.len() * 3 / 2);
+    percent_encode_bytes(&mut out, input, space);
+    into_string(out)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
