@@ -89,13 +89,11 @@ pub fn search(symbol: &str) -> Value {
 
 /// Parses IBKR's `MMMYY` month (e.g. `AUG25`) into (year, month 1-12).
 pub fn parse_month(text: &str) -> Option<(u32, u32)> {
-    const NAMES: [&str; 12] = [
-        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-    ];
+    use crate::scenario::template::MONTH_CODES;
     if text.len() != 5 || !text.is_ascii() {
         return None;
     }
-    let month = NAMES.iter().position(|m| m.eq_ignore_ascii_case(&text[..3]))? as u32 + 1;
+    let month = MONTH_CODES.iter().position(|m| m.eq_ignore_ascii_case(&text[..3]))? as u32 + 1;
     let year: u32 = text[3..].parse().ok()?;
     Some((2000 + year, month))
 }

@@ -46,10 +46,12 @@ pub(crate) fn civil(now: SystemTime) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Month names as IBKR writes them in `MMMYY` codes (`AUG25`).
+pub const MONTH_CODES: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
 fn helper(reference: &str, now: SystemTime) -> Option<String> {
-    const MONTHS: [&str; 12] = [
-        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-    ];
     let (year, month, day) = civil(now);
     if reference == "today" {
         return Some(format!("{year:04}{month:02}{day:02}"));
@@ -57,7 +59,7 @@ fn helper(reference: &str, now: SystemTime) -> Option<String> {
     let offset = parse_month_code(reference)?;
     let index = year * 12 + i64::from(month) - 1 + i64::from(offset);
     let (y, m) = (index.div_euclid(12), index.rem_euclid(12) as usize);
-    Some(format!("{}{:02}", MONTHS[m], y.rem_euclid(100)))
+    Some(format!("{}{:02}", MONTH_CODES[m], y.rem_euclid(100)))
 }
 
 /// Replaces every `{{name}}`; an unknown name is an error naming it.
