@@ -87,9 +87,13 @@ pub fn search(symbol: &str) -> Value {
     }])
 }
 
+/// Month names as IBKR writes them in `MMMYY` codes (`AUG25`).
+pub const MONTH_CODES: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
+
 /// Parses IBKR's `MMMYY` month (e.g. `AUG25`) into (year, month 1-12).
 pub fn parse_month(text: &str) -> Option<(u32, u32)> {
-    use crate::scenario::template::MONTH_CODES;
     if text.len() != 5 || !text.is_ascii() {
         return None;
     }
