@@ -46,12 +46,8 @@ pub(crate) fn civil(now: SystemTime) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Month names as IBKR writes them in `MMMYY` codes (`AUG25`).
-pub const MONTH_CODES: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
-
 fn helper(reference: &str, now: SystemTime) -> Option<String> {
+    use crate::mock::data::MONTH_CODES;
     let (year, month, day) = civil(now);
     if reference == "today" {
         return Some(format!("{year:04}{month:02}{day:02}"));
