@@ -64,25 +64,33 @@ pub enum ConfigError {
     File { path: PathBuf, message: String },
 }
 
-/// A warning when a private key file can be read by group or others (it should be 0600).
-pub fn permission_warning(path: &Path) -> Option<String> {
+/// A file's permission bits (`0o600`), where the platform has them.
+pub fn file_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
-        (mode & 0o077 != 0).then(|| {
-            format!(
-                "warning: {} is readable by others (mode {mode:03o}); run chmod 600 {}",
-                path.display(),
-                path.display()
-            )
-        })
+        std::fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
     }
     #[cfg(not(unix))]
     {
         let _ = path;
         None
     }
+}
+
+/// Whether group or others may read a file with these bits (a private key should be 0600).
+pub fn readable_by_others(mode: u32) -> bool {
+    mode & 0o077 != 0
+}
+
+/// A warning when a private key file can be read by group or others.
+pub fn permission_warning(path: &Path) -> Option<String> {
+    let mode = file_mode(path).filter(|m| readable_by_others(*m))?;
+    Some(format!(
+        "warning: {} is readable by others (mode {mode:03o}); run chmod 600 {}",
+        path.display(),
+        path.display()
+    ))
 }
 
 pub(crate) fn read_file(variable: &'static str, path: &Path) -> Result<String, ConfigError> {

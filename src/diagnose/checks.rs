@@ -244,25 +244,18 @@ fn load_key(out: &mut Vec<Check>, source: &EnvSource, role: &KeyRole) -> Option<
 }
 
 fn permissions(out: &mut Vec<Check>, name: &'static str, path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            out.push(if mode & 0o077 == 0 {
-                check(name, Level::Ok, format!("{}: mode {mode:03o}", path.display()), "")
-            } else {
-                check(
-                    name,
-                    Level::Fail,
-                    format!("{}: mode {mode:03o}, readable by others", path.display()),
-                    format!("chmod 600 {}", path.display()),
-                )
-            });
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (out, name, path);
+    use crate::config::{file_mode, readable_by_others};
+    let Some(mode) = file_mode(path) else { return };
+    out.push(if readable_by_others(mode) {
+        check(
+            name,
+            Level::Fail,
+            format!("{}: mode {mode:03o}, readable by others", path.display()),
+            format!("chmod 600 {}", path.display()),
+        )
+    } else {
+        check(name, Level::Ok, format!("{}: mode {mode:03o}", path.display()), "")
+    });
 }
 
 fn secret_checks(
