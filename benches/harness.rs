@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ibkr_probe::client::{Client, ClientOptions};
 use ibkr_probe::config::generate::{DhChoice, GeneratedCredentials};
 use ibkr_probe::mock::{MockConfig, MockServer};
-use ibkr_probe::oauth::request::{Identity, hmac_authorization};
+use ibkr_probe::oauth::request::{Identity, RequestSigner};
 use ibkr_probe::oauth::{QueryConvention, SystemRandom, header};
 use ibkr_probe::scenario::{load, run};
 use reqwest::Method;
@@ -117,6 +117,7 @@ fn harness(c: &mut Criterion) {
         access_token: &credentials.access_token,
         realm: &credentials.realm,
     };
+    let signer = RequestSigner::new(identity, &mock.base_url(), QueryConvention::InBaseString);
     let http = reqwest::Client::new();
     let url = format!("{}/tickle", mock.base_url());
     group.bench_function("reqwest_20_requests", |b| {
@@ -132,15 +133,7 @@ fn harness(c: &mut Criterion) {
                     for _ in 0..STEPS {
                         let nonce = header::nonce(&mut SystemRandom).expect("nonce");
                         let timestamp = header::timestamp(SystemTime::now());
-                        let authorization = hmac_authorization(
-                            identity,
-                            "POST",
-                            &url,
-                            &nonce,
-                            &timestamp,
-                            &token,
-                            QueryConvention::InBaseString,
-                        );
+                        let authorization = signer.authorization("POST", &url, &nonce, &timestamp, &token);
                         let response = http
                             .post(&url)
                             .header("authorization", authorization)

@@ -7,7 +7,8 @@ use std::hint::black_box;
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, KeyInit, Mac};
-use ibkr_probe::oauth::request::{Identity, hmac_authorization, lst_authorization};
+use ibkr_probe::client::IBKR_BASE_URL;
+use ibkr_probe::oauth::request::{Identity, RequestSigner, lst_authorization};
 use ibkr_probe::oauth::{
     DhExponent, DhParams, LiveSessionToken, QueryConvention, RsaPrivateKey, SigningRequest, base_string, dh, header,
     lst, lst_base_string,
@@ -61,15 +62,9 @@ fn signing(c: &mut Criterion) {
         mac.update(data);
         mac.finalize().into_bytes()
     };
-    let project = hmac_authorization(
-        identity,
-        "GET",
-        URL,
-        NONCE,
-        TIMESTAMP,
-        &token,
-        QueryConvention::InBaseString,
-    );
+    // Prepared once per identity, as the client does; the timed path is everything per request.
+    let signer = RequestSigner::new(identity, IBKR_BASE_URL, QueryConvention::InBaseString);
+    let project = signer.authorization("GET", URL, NONCE, TIMESTAMP, &token);
     let parsed = header::parse_authorization_header(&project).expect("header");
     assert_eq!(
         parsed.get("oauth_signature"),
@@ -80,17 +75,7 @@ fn signing(c: &mut Criterion) {
     let mut group = c.benchmark_group("sign");
     group.bench_function("raw_hmac_sha256", |b| b.iter(|| raw_hmac(black_box(base.as_bytes()))));
     group.bench_function("request_hmac_sha256", |b| {
-        b.iter(|| {
-            hmac_authorization(
-                black_box(identity),
-                "GET",
-                black_box(URL),
-                NONCE,
-                TIMESTAMP,
-                &token,
-                QueryConvention::InBaseString,
-            )
-        })
+        b.iter(|| signer.authorization("GET", black_box(URL), black_box(NONCE), black_box(TIMESTAMP), &token))
     });
 
     // RSA-SHA256 over the LST request's base string, with a key parsed once.

@@ -114,6 +114,8 @@ pub struct Client {
     options: ClientOptions,
     credentials: Arc<Credentials>,
     pacer: Arc<Pacer>,
+    /// The identity's part of every request's signature, prepared once.
+    signer: request::RequestSigner,
     token: Mutex<Option<LiveSessionToken>>,
 }
 
@@ -153,11 +155,18 @@ impl Client {
                 attempts: 0,
                 detail: e.to_string(),
             })?;
+        let identity = request::Identity {
+            consumer_key: &credentials.consumer_key,
+            access_token: &credentials.access_token,
+            realm: &credentials.realm,
+        };
+        let signer = request::RequestSigner::new(identity, &options.base_url, options.query_convention);
         Ok(Self {
             http,
             pacer,
             options,
             credentials,
+            signer,
             token: Mutex::new(None),
         })
     }
@@ -196,14 +205,14 @@ impl Client {
         url.extend_from_slice(path.as_bytes());
         for (i, (name, value)) in query.iter().enumerate() {
             url.push(if i == 0 { b'?' } else { b'&' });
-            percent_encode_bytes(&mut url, name, Space::Percent);
+            percent_encode_bytes(&mut url, name.as_bytes(), Space::Percent);
             url.push(b'=');
             // Commas stay literal, as IBKR's own clients send `conids=1,2`.
             for (j, part) in value.split(',').enumerate() {
                 if j > 0 {
                     url.push(b',');
                 }
-                percent_encode_bytes(&mut url, part, Space::Percent);
+                percent_encode_bytes(&mut url, part.as_bytes(), Space::Percent);
             }
         }
         into_string(url)
@@ -290,19 +299,11 @@ impl Client {
             .clone()
             .ok_or(ClientError::NoSession)?;
         let url = self.url(path, query);
-        let convention = self.options.query_convention;
         let method_name = method.clone();
-        let identity = self.identity();
         self.send("request", method, &url, json, |nonce, timestamp| {
-            Ok(request::hmac_authorization(
-                identity,
-                method_name.as_str(),
-                &url,
-                nonce,
-                timestamp,
-                &token,
-                convention,
-            ))
+            Ok(self
+                .signer
+                .authorization(method_name.as_str(), &url, nonce, timestamp, &token))
         })
         .await
     }

@@ -16,14 +16,14 @@ pub fn authorization_header(realm: &str, params: &[(&str, &str)], signature_b64:
         + params.iter().map(|(n, v)| n.len() + v.len() + 6).sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(b"OAuth realm=\"");
-    percent_encode_bytes(&mut out, realm, Space::Percent);
+    percent_encode_bytes(&mut out, realm.as_bytes(), Space::Percent);
     out.push(b'"');
     let signature = ("oauth_signature", signature_b64);
     for (name, value) in params.iter().chain(std::iter::once(&signature)) {
         out.extend_from_slice(b", ");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"=\"");
-        percent_encode_bytes(&mut out, value, Space::Percent);
+        percent_encode_bytes(&mut out, value.as_bytes(), Space::Percent);
         out.push(b'"');
     }
     into_string(out)

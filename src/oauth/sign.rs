@@ -74,6 +74,18 @@ pub fn hmac_sha256(lst: &LiveSessionToken, data: &[u8]) -> String {
     BASE64.encode(hmac_sha256_mac(lst, data).finalize().into_bytes())
 }
 
+/// Length of a base64 HMAC-SHA256 signature.
+pub const HMAC_SHA256_BASE64_LEN: usize = 44;
+
+/// [`hmac_sha256`] into a fixed array, for the per-request path: no allocation.
+pub fn hmac_sha256_base64(lst: &LiveSessionToken, data: &[u8]) -> [u8; HMAC_SHA256_BASE64_LEN] {
+    let mut out = [0u8; HMAC_SHA256_BASE64_LEN];
+    BASE64
+        .encode_slice(hmac_sha256_mac(lst, data).finalize().into_bytes(), &mut out)
+        .unwrap_or_else(|_| unreachable!("32 bytes are 44 in base64"));
+    out
+}
+
 /// Checks a base64 HMAC-SHA256 signature in constant time.
 pub fn verify_hmac_sha256(lst: &LiveSessionToken, data: &[u8], signature_b64: &str) -> bool {
     let Ok(signature) = BASE64.decode(signature_b64) else {
