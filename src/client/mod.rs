@@ -14,6 +14,7 @@ pub use error::{ClientError, IbkrMessage};
 pub use pacer::Pacer;
 
 use crate::config::Credentials;
+use crate::oauth::base_string::cmp_joined;
 use crate::oauth::encode::{Space, into_string, percent_encode_bytes};
 use crate::oauth::{
     DhExponent, LiveSessionToken, QueryConvention, RandomSource, SystemRandom, dh, header, lst, request,
@@ -203,7 +204,11 @@ impl Client {
             url.push(b'/');
         }
         url.extend_from_slice(path.as_bytes());
-        for (i, (name, value)) in query.iter().enumerate() {
+        // In the order the base string sorts them: the query's order means nothing to the
+        // server, and a sorted query lets the signer fill in its template.
+        let mut query: Vec<&(&str, &str)> = query.iter().collect();
+        query.sort_by(|a, b| cmp_joined(**a, **b));
+        for (i, (name, value)) in query.into_iter().enumerate() {
             url.push(if i == 0 { b'?' } else { b'&' });
             percent_encode_bytes(&mut url, name.as_bytes(), Space::Percent);
             url.push(b'=');

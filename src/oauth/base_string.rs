@@ -70,7 +70,10 @@ pub fn split_url(url: &str) -> (&str, &str) {
     };
     let (base, rest) = url.split_at(mark);
     match rest.strip_prefix('?') {
-        Some(query) => (base, &query[..find_either(query.as_bytes(), b'#', b'#').unwrap_or(query.len())]),
+        Some(query) => (
+            base,
+            &query[..find_either(query.as_bytes(), b'#', b'#').unwrap_or(query.len())],
+        ),
         None => (base, ""),
     }
 }
@@ -91,74 +94,64 @@ pub struct QueryPairs<'a> {
     decode: bool,
 }
 
-impl<'a> Iterator for QueryPairs<'a> {
-    type Item = (Cow<'a, str>, Cow<'a, str>);
+/// One query parameter, decoded, with the `name=value` text it came from when that text is also
+/// its decoded form (nothing to decode, an `=` present): it can then be encoded in one piece.
+pub(crate) struct QueryPair<'a> {
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) value: Cow<'a, str>,
+    pub(crate) joined: Option<&'a str>,
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> QueryPairs<'a> {
+    /// The next pair, with its `name=value` text when that can be encoded in one piece.
+    pub(crate) fn next_pair(&mut self) -> Option<QueryPair<'a>> {
         while !self.rest.is_empty() {
-            let end = find_either(self.rest.as_bytes(), b'&', b'&').unwrap_or(self.rest.len());
+            let bytes = self.rest.as_bytes();
+            // The first `=` ends the name, unless a `&` ends the pair before it.
+            let (name_end, end) = match find_either(bytes, b'&', b'=') {
+                Some(equals) if bytes[equals] == b'=' => {
+                    let value = &bytes[equals + 1..];
+                    (
+                        equals,
+                        equals + 1 + find_either(value, b'&', b'&').unwrap_or(value.len()),
+                    )
+                }
+                Some(ampersand) => (ampersand, ampersand),
+                None => (bytes.len(), bytes.len()),
+            };
             let (pair, rest) = self.rest.split_at(end);
             self.rest = rest.get(1..).unwrap_or_default();
             if pair.is_empty() {
                 continue;
             }
-            let (name, value) = match find_either(pair.as_bytes(), b'=', b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, ""),
-            };
-            let decode = |part| if self.decode { percent_decode(part, true) } else { Cow::Borrowed(part) };
-            return Some((decode(name), decode(value)));
+            let (name, value) = (&pair[..name_end], pair.get(name_end + 1..).unwrap_or_default());
+            if self.decode {
+                return Some(QueryPair {
+                    name: percent_decode(name, true),
+                    value: percent_decode(value, true),
+                    joined: None,
+                });
+            }
+            return Some(QueryPair {
+                name: Cow::Borrowed(name),
+                value: Cow::Borrowed(value),
+                joined: (name_end < pair.len()).then_some(pair),
+            });
         }
         None
     }
 }
 
-/// What a signer encodes once for all its requests: the parameters that never change (the
-/// identity's) and the start that every URL shares (the client's base URL).
-#[derive(Clone)]
-pub(crate) struct Prepared {
-    /// In base-string order: `name`, `value` (as the convention sorts them), `name%3Dvalue`.
-    params: Vec<(String, String, Vec<u8>)>,
-    url_prefix: String,
-    url_prefix_encoded: Vec<u8>,
-}
+impl<'a> Iterator for QueryPairs<'a> {
+    type Item = (Cow<'a, str>, Cow<'a, str>);
 
-/// Nothing prepared: every part of the request is encoded as it comes.
-const UNPREPARED: Prepared = Prepared {
-    params: Vec::new(),
-    url_prefix: String::new(),
-    url_prefix_encoded: Vec::new(),
-};
-
-impl Prepared {
-    /// Prepares `params` and `url_prefix` as `convention` writes them.
-    pub(crate) fn new(params: &[(&str, &str)], url_prefix: &str, convention: QueryConvention) -> Self {
-        let mut params: Vec<(String, String, Vec<u8>)> = params
-            .iter()
-            .map(|&(name, value)| {
-                let (name, value) = if convention == QueryConvention::PerValueEncoded {
-                    (percent_encode(name, Space::Percent), percent_encode(value, Space::Percent))
-                } else {
-                    (name.to_owned(), value.to_owned())
-                };
-                let mut encoded = Vec::new();
-                write_pair(&mut encoded, &name, &value);
-                (name, value, encoded)
-            })
-            .collect();
-        params.sort_by(|a, b| cmp_joined((&a.0, &a.1), (&b.0, &b.1)));
-        let mut url_prefix_encoded = Vec::new();
-        percent_encode_bytes(&mut url_prefix_encoded, url_prefix.as_bytes(), Space::Plus);
-        Self {
-            params,
-            url_prefix: url_prefix.to_owned(),
-            url_prefix_encoded,
-        }
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_pair().map(|pair| (pair.name, pair.value))
     }
 }
 
 /// Byte-wise order of `name=value`, without building the joined strings.
-fn cmp_joined((a_name, a_value): (&str, &str), (b_name, b_value): (&str, &str)) -> Ordering {
+pub(crate) fn cmp_joined((a_name, a_value): (&str, &str), (b_name, b_value): (&str, &str)) -> Ordering {
     let (a_bytes, b_bytes) = (a_name.as_bytes(), b_name.as_bytes());
     let common = a_bytes.len().min(b_bytes.len());
     match cmp_short(&a_bytes[..common], &b_bytes[..common]) {
@@ -201,70 +194,57 @@ fn write_pair(out: &mut Vec<u8>, name: &str, value: &str) {
     percent_encode_bytes(out, value.as_bytes(), Space::Plus);
 }
 
-/// Appends the base string of `request`, with the `prepared` parameters among its own.
-fn write_base_string(out: &mut Vec<u8>, request: &SigningRequest<'_>, convention: QueryConvention, prepared: &Prepared) {
+/// Appends the base string of `request`.
+fn write_base_string(out: &mut Vec<u8>, request: &SigningRequest<'_>, convention: QueryConvention) {
     let (base_url, query) = split_url(request.url);
-    let mut params: Vec<(Cow<str>, Cow<str>)> = Vec::with_capacity(request.oauth.len() + request.form.len() + 4);
+    let mut params: Vec<QueryPair> = Vec::with_capacity(request.oauth.len() + request.form.len() + 4);
     if convention != QueryConvention::UrlOnly {
-        params.extend(query_pairs(query));
-    }
-    params.extend(request.form.iter().chain(request.oauth).map(|(n, v)| (Cow::Borrowed(*n), Cow::Borrowed(*v))));
-    if convention == QueryConvention::PerValueEncoded {
-        for (name, value) in &mut params {
-            *name = Cow::Owned(percent_encode(name, Space::Percent));
-            *value = Cow::Owned(percent_encode(value, Space::Percent));
+        let mut pairs = query_pairs(query);
+        while let Some(pair) = pairs.next_pair() {
+            params.push(pair);
         }
     }
-    params.sort_unstable_by(|a, b| cmp_joined((&a.0, &a.1), (&b.0, &b.1)));
+    params.extend(request.form.iter().chain(request.oauth).map(|(name, value)| QueryPair {
+        name: Cow::Borrowed(name),
+        value: Cow::Borrowed(value),
+        joined: None,
+    }));
+    if convention == QueryConvention::PerValueEncoded {
+        for param in &mut params {
+            param.name = Cow::Owned(percent_encode(&param.name, Space::Percent));
+            param.value = Cow::Owned(percent_encode(&param.value, Space::Percent));
+            param.joined = None;
+        }
+    }
+    params.sort_unstable_by(|a, b| cmp_joined((&a.name, &a.value), (&b.name, &b.value)));
 
     out.extend_from_slice(request.method.as_bytes());
     out.push(b'&');
-    let url_rest = match base_url.strip_prefix(prepared.url_prefix.as_str()) {
-        Some(rest) => {
-            out.extend_from_slice(&prepared.url_prefix_encoded);
-            rest
-        }
-        None => base_url,
-    };
-    percent_encode_bytes(out, url_rest.as_bytes(), Space::Plus);
+    percent_encode_bytes(out, base_url.as_bytes(), Space::Plus);
     out.push(b'&');
-    // Both lists are sorted: merge them as they are written.
-    let mut fixed = prepared.params.iter().peekable();
-    let mut separator = "";
-    for (name, value) in &params {
-        while let Some((_, _, encoded)) = fixed.next_if(|(n, v, _)| cmp_joined((n, v), (name, value)).is_lt()) {
-            out.extend_from_slice(separator.as_bytes());
-            out.extend_from_slice(encoded);
-            separator = "%26";
+    for (i, param) in params.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"%26");
         }
-        out.extend_from_slice(separator.as_bytes());
-        write_pair(out, name, value);
-        separator = "%26";
-    }
-    for (_, _, encoded) in fixed {
-        out.extend_from_slice(separator.as_bytes());
-        out.extend_from_slice(encoded);
-        separator = "%26";
+        match param.joined {
+            // `=` encodes as the `%3D` between the two.
+            Some(joined) => percent_encode_bytes(out, joined.as_bytes(), Space::Plus),
+            None => write_pair(out, &param.name, &param.value),
+        }
     }
 }
 
-/// Writes the base string into `buffer` (cleared first) without making a `String` of it, with
-/// the `prepared` parts: the signing path hashes these bytes directly and reuses the buffer.
-pub(crate) fn prepared_base_string_into(
-    buffer: &mut Vec<u8>,
-    request: &SigningRequest<'_>,
-    convention: QueryConvention,
-    prepared: &Prepared,
-) {
+/// Writes the base string into `buffer` (cleared first) without making a `String` of it.
+pub(crate) fn base_string_into(buffer: &mut Vec<u8>, request: &SigningRequest<'_>, convention: QueryConvention) {
     buffer.clear();
-    buffer.reserve(estimate(request) + prepared.params.iter().map(|p| p.2.len() + 3).sum::<usize>());
-    write_base_string(buffer, request, convention, prepared);
+    buffer.reserve(estimate(request));
+    write_base_string(buffer, request, convention);
 }
 
 /// The base string of an ordinary request (HMAC-SHA256, or RSA-SHA256 without a prepend).
 pub fn base_string(request: &SigningRequest<'_>, convention: QueryConvention) -> String {
     let mut out = Vec::with_capacity(estimate(request));
-    write_base_string(&mut out, request, convention, &UNPREPARED);
+    write_base_string(&mut out, request, convention);
     into_string(out)
 }
 
@@ -274,7 +254,7 @@ pub fn lst_base_string(prepend: &Prepend, request: &SigningRequest<'_>, conventi
     let prepend = prepend.expose();
     let mut out = zeroize::Zeroizing::new(Vec::with_capacity(prepend.len() + estimate(request)));
     out.extend_from_slice(prepend.as_bytes());
-    write_base_string(&mut out, request, convention, &UNPREPARED);
+    write_base_string(&mut out, request, convention);
     Secret::new(into_string(std::mem::take(&mut *out)))
 }
 
@@ -385,7 +365,17 @@ mod tests {
 
     #[test]
     fn short_comparison_is_slice_order() {
-        let words: [&[u8]; 9] = [b"", b"a", b"ab", b"oauth_nonce", b"oauth_no", b"oauth_token", b"oauth_timestamp", b"\xff", b"oauth_nonce\x00"];
+        let words: [&[u8]; 9] = [
+            b"",
+            b"a",
+            b"ab",
+            b"oauth_nonce",
+            b"oauth_no",
+            b"oauth_token",
+            b"oauth_timestamp",
+            b"\xff",
+            b"oauth_nonce\x00",
+        ];
         for a in words {
             for b in words {
                 assert_eq!(cmp_short(a, b), a.cmp(b), "{a:?} {b:?}");
@@ -408,9 +398,19 @@ mod tests {
         let pairs: Vec<(String, String)> = query_pairs("a=1&&b&c=x=y&d%20e=f+g&=v&h=%2C&")
             .map(|(n, v)| (n.into_owned(), v.into_owned()))
             .collect();
-        let expect = [("a", "1"), ("b", ""), ("c", "x=y"), ("d e", "f g"), ("", "v"), ("h", ",")];
+        let expect = [
+            ("a", "1"),
+            ("b", ""),
+            ("c", "x=y"),
+            ("d e", "f g"),
+            ("", "v"),
+            ("h", ","),
+        ];
         assert_eq!(pairs, expect.map(|(n, v)| (n.to_owned(), v.to_owned())));
         assert!(query_pairs("a=1&b=2").all(|(n, v)| matches!((n, v), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+        let mut pairs = query_pairs("a=1&b&c=");
+        let joined: Vec<Option<&str>> = std::iter::from_fn(|| pairs.next_pair()).map(|p| p.joined).collect();
+        assert_eq!(joined, [Some("a=1"), None, Some("c=")]);
         assert_eq!(query_pairs("").count(), 0);
         assert_eq!(query_pairs("&&").count(), 0);
     }

@@ -58,21 +58,23 @@ fn needs_escaping(block: &[u8; BLOCK]) -> bool {
 
 /// Appends up to one block of bytes, each through `table`, without a branch per byte: a byte to
 /// escape costs what any other byte costs, where a branch on it would often be mispredicted.
-/// The output goes through a stack buffer and one fixed-size copy.
+/// It writes four bytes per input byte straight into `out` and cuts the excess off after
+/// (measured faster than a stack buffer copied afterwards).
 fn encode_block(out: &mut Vec<u8>, bytes: &[u8], table: &[u32; 256]) {
+    let start = out.len();
     // Room for 16 escapes plus the count byte the last write leaves behind.
-    let mut buffer = [0u8; 3 * BLOCK + 4];
+    out.resize(start + 3 * BLOCK + 4, 0);
     let mut len = 0;
-    for &b in bytes.iter().take(BLOCK) {
-        let encoded = table[usize::from(b)];
-        if let Some(slot) = buffer.get_mut(len..len + 4) {
-            slot.copy_from_slice(&encoded.to_le_bytes());
+    if let Some(window) = out.get_mut(start..) {
+        for &b in bytes.iter().take(BLOCK) {
+            let encoded = table[usize::from(b)];
+            if let Some(slot) = window.get_mut(len..len + 4) {
+                slot.copy_from_slice(&encoded.to_le_bytes());
+            }
+            len += (encoded >> 24) as usize;
         }
-        len += (encoded >> 24) as usize;
     }
-    let end = out.len() + len;
-    out.extend_from_slice(&buffer[..3 * BLOCK]);
-    out.truncate(end);
+    out.truncate(start + len);
 }
 
 /// Appends `input` to `out`, percent-encoded. This is on the signing hot path: blocks with
