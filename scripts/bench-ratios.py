@@ -11,6 +11,7 @@ machines: each figure is compared with its own limit, measured beside it.
 import json
 import os
 import platform
+import signal
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "target", "criterion")
@@ -93,4 +94,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends quietly
     main()
