@@ -79,14 +79,16 @@ impl RequestSigner {
             out.extend_from_slice(suffix);
             out
         };
-        let mut header_head = encoded(
-            b"OAuth realm=\"",
-            identity.realm,
-            b"\", oauth_consumer_key=\"",
-            Space::Percent,
-        );
-        percent_encode_bytes(&mut header_head, identity.consumer_key.as_bytes(), Space::Percent);
-        header_head.extend_from_slice(b"\", oauth_nonce=\"");
+        let header_head = [
+            encoded(
+                b"OAuth realm=\"",
+                identity.realm,
+                b"\", oauth_consumer_key=\"",
+                Space::Percent,
+            ),
+            encoded(b"", identity.consumer_key, b"\", oauth_nonce=\"", Space::Percent),
+        ]
+        .concat();
         Self {
             convention,
             consumer_key: identity.consumer_key.to_owned(),
@@ -197,7 +199,8 @@ impl RequestSigner {
             ""
         });
         while let Some(pair) = pairs.next_pair() {
-            // Decoding would make the pair owned; then it has no `joined` text.
+            // A pair with something to decode, or without `=`, has no `joined` text: the general
+            // path handles it.
             let (Cow::Borrowed(name), Cow::Borrowed(value), Some(joined)) = (pair.name, pair.value, pair.joined) else {
                 return None;
             };
