@@ -128,6 +128,15 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Who signs, as the OAuth core needs it.
+fn identity(credentials: &Credentials) -> request::Identity<'_> {
+    request::Identity {
+        consumer_key: &credentials.consumer_key,
+        access_token: &credentials.access_token,
+        realm: &credentials.realm,
+    }
+}
+
 impl Client {
     pub fn new(credentials: Credentials, options: ClientOptions) -> Result<Self, ClientError> {
         let pacer = Arc::new(Pacer::new(options.rate));
@@ -156,12 +165,7 @@ impl Client {
                 attempts: 0,
                 detail: e.to_string(),
             })?;
-        let identity = request::Identity {
-            consumer_key: &credentials.consumer_key,
-            access_token: &credentials.access_token,
-            realm: &credentials.realm,
-        };
-        let signer = request::RequestSigner::new(identity, &options.base_url, options.query_convention);
+        let signer = request::RequestSigner::new(identity(&credentials), &options.base_url, options.query_convention);
         Ok(Self {
             http,
             pacer,
@@ -187,14 +191,6 @@ impl Client {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
-    }
-
-    fn identity(&self) -> request::Identity<'_> {
-        request::Identity {
-            consumer_key: &self.credentials.consumer_key,
-            access_token: &self.credentials.access_token,
-            realm: &self.credentials.realm,
-        }
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> String {
@@ -236,12 +232,11 @@ impl Client {
         let a = DhExponent::generate(&mut rng, self.options.dh_exponent_bytes).map_err(oauth_error)?;
         let challenge = dh::challenge_hex(&creds.dh_params, &a);
         let url = self.url("/oauth/live_session_token", &[]);
-        let identity = self.identity();
 
         let response = self
             .send(STEP, Method::POST, &url, None, |nonce, timestamp| {
                 request::lst_authorization(
-                    identity,
+                    identity(creds),
                     &url,
                     nonce,
                     timestamp,
