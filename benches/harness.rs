@@ -1,5 +1,5 @@
 //! The harness against its limits: the mock's cost of verifying signatures (`harness/mock_verified`
-//! vs `harness/mock_unverified`, one signed request each), and the runner's per-step overhead
+//! vs `harness/mock_unverified`, one signed request each, reported as requests/second too), and the runner's per-step overhead
 //! (`harness/runner_20_steps` vs `harness/reqwest_20_requests`: the same 20 signed requests to the
 //! same mock, through a scenario or through a plain reqwest loop).
 
@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ibkr_probe::client::{Client, ClientOptions};
 use ibkr_probe::config::generate::{DhChoice, GeneratedCredentials};
 use ibkr_probe::mock::{MockConfig, MockServer};
@@ -42,6 +42,8 @@ fn harness(c: &mut Criterion) {
     let generated = GeneratedCredentials::generate("MOCKCONS1", "limited_poa", DhChoice::Ffdhe2048, &mut SystemRandom)
         .expect("credentials");
     let mut group = c.benchmark_group("harness");
+    // Criterion then reports requests per second beside each time.
+    group.throughput(Throughput::Elements(1));
 
     for (name, verify) in [("mock_verified", true), ("mock_unverified", false)] {
         let (mock, client) = runtime.block_on(async {
@@ -84,6 +86,7 @@ fn harness(c: &mut Criterion) {
         ));
     }
     let loaded = load::parse(Path::new("bench.yaml"), &text, &Default::default()).expect("scenario");
+    group.throughput(Throughput::Elements(STEPS as u64));
     group.bench_function("runner_20_steps", |b| {
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
