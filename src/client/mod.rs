@@ -117,7 +117,8 @@ pub struct Client {
     pacer: Arc<Pacer>,
     /// The identity's part of every request's signature, prepared once.
     signer: request::RequestSigner,
-    token: Mutex<Option<LiveSessionToken>>,
+    /// Shared, not copied, by each request: one copy of the secret in memory.
+    token: Mutex<Option<Arc<LiveSessionToken>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -186,7 +187,7 @@ impl Client {
 
     /// The current live session token, for code that signs requests itself (a websocket, a
     /// benchmark's plain loop). It does not print itself.
-    pub fn live_session(&self) -> Option<LiveSessionToken> {
+    pub fn live_session(&self) -> Option<Arc<LiveSessionToken>> {
         self.token
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -270,7 +271,7 @@ impl Client {
         if !token.validate(&creds.consumer_key, server_signature) {
             return Err(ClientError::LstValidation);
         }
-        *self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
+        *self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(token));
         let server_date = response
             .headers
             .get("date")
