@@ -94,7 +94,8 @@ enum FieldsCommand {
 /// Where credentials come from, for commands that use them.
 #[derive(Debug, clap::Args)]
 struct CredentialSource {
-    /// A .env file with IB_* or IBIND_OAUTH1A_* variables (default: ./.env when present).
+    /// A .env file with IB_* or IBIND_OAUTH1A_* variables (default: ./.env when present). The
+    /// environment overrides it, and flags override both.
     #[arg(long)]
     env_file: Option<PathBuf>,
     #[command(flatten)]
@@ -102,18 +103,33 @@ struct CredentialSource {
 }
 
 impl CredentialSource {
-    /// Environment, then the .env file, then flags: later wins.
+    /// The .env file, under the environment, under the flags: a stray `./.env` never replaces
+    /// what CI put in the environment.
     fn load(&self) -> Result<ibkr_probe::config::env::EnvSource, String> {
-        let mut source = ibkr_probe::config::env::EnvSource::from_process();
+        use ibkr_probe::config::env::EnvSource;
+        self.check_env_file()?;
         let env_file = self
             .env_file
             .clone()
             .or_else(|| Some(PathBuf::from(".env")).filter(|p| p.is_file()));
-        if let Some(file) = env_file {
-            source.add_env_file(&file).map_err(|e| e.to_string())?;
+        let file = match env_file {
+            Some(file) => EnvSource::from_env_file(&file).map_err(|e| e.to_string())?,
+            None => EnvSource::default(),
+        };
+        Ok(file
+            .layer(EnvSource::from_process())
+            .layer(EnvSource::from_vars(self.flags.as_env())))
+    }
+
+    /// An `--env-file` that is not there is an error, also where no credentials are read.
+    fn check_env_file(&self) -> Result<(), String> {
+        match &self.env_file {
+            Some(file) if !file.is_file() => Err(format!(
+                "--env-file {}: no such file; check the path, or leave the flag out",
+                file.display()
+            )),
+            _ => Ok(()),
         }
-        source.extend(self.flags.as_env());
-        Ok(source)
     }
 }
 
@@ -203,10 +219,13 @@ struct RunArgs {
     /// Record every answer into DIR, one redacted cassette per scenario (for replay and diff).
     #[arg(long)]
     record: Option<PathBuf>,
+    /// Replace the recording already in the --record folder.
+    #[arg(long, requires = "record")]
+    overwrite: bool,
     /// Base URL for live runs (implies --target live), e.g. a separately started `ibkr-probe mock`.
     #[arg(long)]
     base_url: Option<String>,
-    /// Write a report: json=FILE or junit=FILE. Repeatable.
+    /// Write a report: json=FILE or junit=FILE (FILE `-`: standard output). Repeatable.
     #[arg(long = "report")]
     reports: Vec<ibkr_probe::report::ReportSpec>,
     /// Only scenarios with this tag. Repeatable.
@@ -452,6 +471,28 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
         eprintln!("{invalid} scenario file(s) invalid; nothing was run and no report was written");
         return exit::INVALID_INPUT;
     }
+    if let Err(e) = runner::check_selection(&scenarios, &args.tags, &vars) {
+        eprintln!("error: {e}");
+        return exit::BAD_COMMAND_LINE;
+    }
+    if let Err(e) = args.source.check_env_file() {
+        eprintln!("error: {e}");
+        return exit::INVALID_INPUT;
+    }
+    if let Err(e) = ibkr_probe::report::check_destinations(&args.reports) {
+        eprintln!("error: {e}");
+        return exit::BAD_COMMAND_LINE;
+    }
+    if let Some(dir) = &args.record
+        && !args.overwrite
+        && ibkr_probe::record::holds_cassettes(dir)
+    {
+        eprintln!(
+            "error: --record {}: that folder already holds a recording; pass --overwrite to replace it, or record into a new folder",
+            dir.display()
+        );
+        return exit::BAD_COMMAND_LINE;
+    }
     let live = args.target == TargetArg::Live || args.base_url.is_some();
     let target = if live {
         if !args.allow_trading {
@@ -525,12 +566,8 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
             return exit::RUNTIME_FAILURE;
         }
     };
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    let report = match runtime.block_on(runner::run(&scenarios, options, interrupt)) {
+    // SIGTERM (a CI timeout, `docker stop`) ends the run like Ctrl-C: partial report, exit 3.
+    let report = match runtime.block_on(runner::run(&scenarios, options, shutdown_signal())) {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
@@ -538,18 +575,28 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
         }
     };
     use std::io::IsTerminal;
-    let color = ibkr_probe::report::terminal::use_color(std::io::stdout().is_terminal());
+    // With a report on standard output, the terminal report moves to standard error.
+    let to_stderr = args.reports.iter().any(ibkr_probe::report::ReportSpec::is_stdout);
+    let terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let text = ibkr_probe::report::terminal::render(&report, ibkr_probe::report::terminal::use_color(terminal));
     // A closed pipe (`| head`) must not turn a finished run into a crash.
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(ibkr_probe::report::terminal::render(&report, color).as_bytes());
+    let _ = if to_stderr {
+        std::io::stderr().lock().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().lock().write_all(text.as_bytes())
+    };
     let mut code = report.exit_code();
     for spec in &args.reports {
         let contents = ibkr_probe::report::render(&report, spec.format);
-        match ibkr_probe::report::write_atomically(&spec.path, &contents) {
-            Ok(()) => eprintln!("wrote {}", spec.path.display()),
+        match spec.write(&contents) {
+            Ok(()) if !spec.is_stdout() => eprintln!("wrote {}", spec.path.display()),
+            Ok(()) => {}
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", spec.path.display());
+                eprintln!("error: {e}");
                 code = exit::RUNTIME_FAILURE;
             }
         }
@@ -1061,6 +1108,10 @@ fn diff(
     json: bool,
 ) -> u8 {
     use ibkr_probe::record::diff;
+    if let Err(e) = ibkr_probe::report::check_destinations(reports) {
+        eprintln!("error: {e}");
+        return exit::BAD_COMMAND_LINE;
+    }
     let report = match diff::compare_dirs(base, new, &diff::ignore_list(ignore)) {
         Ok(report) => report,
         Err(e) => {
@@ -1069,7 +1120,12 @@ fn diff(
         }
     };
     let as_json = || format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default());
-    write_stdout(&if json { as_json() } else { report.render() });
+    let text = if json { as_json() } else { report.render() };
+    if reports.iter().any(ibkr_probe::report::ReportSpec::is_stdout) {
+        eprint!("{text}");
+    } else {
+        write_stdout(&text);
+    }
     let mut code = if report.changes.is_empty() {
         exit::SUCCESS
     } else {
@@ -1080,8 +1136,8 @@ fn diff(
             ibkr_probe::report::ReportFormat::Json => as_json(),
             ibkr_probe::report::ReportFormat::Junit => report.junit(),
         };
-        if let Err(e) = ibkr_probe::report::write_atomically(&spec.path, &contents) {
-            eprintln!("error: cannot write {}: {e}", spec.path.display());
+        if let Err(e) = spec.write(&contents) {
+            eprintln!("error: {e}");
             code = exit::RUNTIME_FAILURE;
         }
     }

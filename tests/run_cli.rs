@@ -154,7 +154,116 @@ async fn live_mode_against_an_inactive_key_fails_with_invalid_consumer() {
 fn live_mode_without_credentials_names_the_missing_variable() {
     let out = bin().args(["run", "--target", "live"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("IB_CONSUMER_KEY is not set"), "{}", text(&out));
+    let all = text(&out);
+    for name in [
+        "IB_CONSUMER_KEY",
+        "IB_ACCESS_TOKEN",
+        "IB_ACCESS_TOKEN_SECRET",
+        "IB_SIGNATURE_KEY_PATH",
+        "IB_ENCRYPTION_KEY_PATH",
+        "IB_DH_PARAM_PATH",
+    ] {
+        assert!(
+            all.contains(name),
+            "every missing variable is named at once: {name}: {all}"
+        );
+    }
+}
+
+#[test]
+fn a_run_that_would_test_less_than_asked_is_refused() {
+    let out = bin().args(["run", "--tag", "nightly"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("--tag nightly selects no scenario"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("smoke"), "lists the tags there are: {}", text(&out));
+
+    let out = bin().args(["run", "--var", "symbl=AAPL"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("did you mean `symbol`"), "{}", text(&out));
+
+    let out = bin().args(["run", "--env-file", "no-such.env"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no-such.env: no such file"), "{}", text(&out));
+
+    let out = bin()
+        .args(["run", "--report", "json=/no/such/folder/r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "checked before the first request: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("/no/such/folder"), "{}", text(&out));
+    assert!(!text(&out).contains("ok "), "nothing ran: {}", text(&out));
+}
+
+#[test]
+fn a_report_on_standard_output_moves_the_terminal_report_to_standard_error() {
+    let out = bin()
+        .args(["run", "scenarios/auth.yaml", "--report", "json=-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).expect("standard output is the JSON report alone");
+    assert_eq!(json["totals"]["failed"], 0);
+    assert!(
+        !Path::new(env!("CARGO_MANIFEST_DIR")).join("-").exists(),
+        "no file named -"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auth"), "{}", text(&out));
+}
+
+#[test]
+fn record_does_not_replace_a_baseline_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |extra: &[&str]| {
+        bin()
+            .args(["run", "scenarios/auth.yaml", "--record"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(record(&[]).status.code(), Some(0));
+    let out = record(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--overwrite"), "{}", text(&out));
+    assert_eq!(record(&["--overwrite"]).status.code(), Some(0));
+}
+
+#[test]
+fn the_environment_overrides_a_dotenv_file_and_flags_override_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds");
+    let out = bin().args(["keys", "generate"]).arg(&creds).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    std::fs::copy(creds.join("ibkr.env"), dir.path().join(".env")).unwrap();
+    let consumer = |env: Option<&str>, flag: Option<&str>| {
+        let mut command = bin();
+        command.current_dir(dir.path()).arg("diagnose");
+        if let Some(key) = env {
+            command.env("IB_CONSUMER_KEY", key);
+        }
+        if let Some(key) = flag {
+            command.args(["--consumer-key", key]);
+        }
+        let out = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        stdout
+            .lines()
+            .find(|l| l.contains("consumer key format"))
+            .unwrap_or_else(|| panic!("{}", text(&out)))
+            .to_owned()
+    };
+    assert!(consumer(None, None).contains("MOCKCONS"), "{}", consumer(None, None));
+    assert!(consumer(Some("FROMENV01"), None).contains("FROMENV01"));
+    assert!(consumer(Some("FROMENV01"), Some("FROMFLAG1")).contains("FROMFLAG1"));
 }
 
 #[test]
@@ -195,6 +304,17 @@ fn tags_and_vars_select_and_override() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_writes_a_complete_report_and_exits_3() {
+    interrupted_run_writes_a_complete_report_and_exits_3("-INT");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_from_a_ci_timeout_behaves_like_ctrl_c() {
+    interrupted_run_writes_a_complete_report_and_exits_3("-TERM");
+}
+
+#[cfg(unix)]
+fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = write(
         dir.path(),
@@ -213,7 +333,7 @@ fn ctrl_c_writes_a_complete_report_and_exits_3() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(2500));
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());

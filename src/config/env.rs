@@ -39,38 +39,79 @@ pub const VARIABLES: [&str; 16] = [
     REALM.1,
 ];
 
-/// A set of variables from the process environment and/or `.env` files. Later sources win.
+/// A set of variables from one or more sources. [`EnvSource::layer`] lays a later source over an
+/// earlier one: flags over the environment over a `.env` file, so a stray file never replaces a
+/// secret that CI put in the environment.
 #[derive(Debug, Default, Clone)]
 pub struct EnvSource {
     values: BTreeMap<String, String>,
 }
 
+/// The variables a credential set needs (the DH prime aside), each with what it should hold.
+const REQUIRED: [((&str, &str), &str); 5] = [
+    (
+        CONSUMER_KEY,
+        "the 9-character consumer key from the self-service portal",
+    ),
+    (ACCESS_TOKEN, "the access token from the self-service portal"),
+    (
+        ACCESS_TOKEN_SECRET,
+        "the base64 access token secret from the self-service portal",
+    ),
+    (SIGNATURE_KEY_PATH, "path to private_signature.pem"),
+    (ENCRYPTION_KEY_PATH, "path to private_encryption.pem"),
+];
+const DH_HINT: &str = "path to dhparam.pem, or IBIND_OAUTH1A_DH_PRIME with the prime as hex";
+
+/// Names that mean the same setting; a later source setting either replaces both.
+const TWINS: [(&str, &str); 7] = [
+    CONSUMER_KEY,
+    ACCESS_TOKEN,
+    ACCESS_TOKEN_SECRET,
+    SIGNATURE_KEY_PATH,
+    ENCRYPTION_KEY_PATH,
+    REALM,
+    (DH_PARAM_PATH, IBIND_DH_PRIME),
+];
+
 impl EnvSource {
     /// The process environment, limited to the names above.
     pub fn from_process() -> Self {
-        let mut source = Self::default();
-        source.extend(std::env::vars());
-        source
+        Self::from_vars(std::env::vars())
     }
 
-    /// Adds variables, keeping only the names this module knows.
-    pub fn extend(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
-        for (name, value) in vars {
-            if VARIABLES.contains(&name.as_str()) {
-                self.values.insert(name, value);
-            }
-        }
+    /// Variables from one source, keeping only the names this module knows.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let values = vars
+            .into_iter()
+            .filter(|(name, _)| VARIABLES.contains(&name.as_str()))
+            .collect();
+        Self { values }
     }
 
-    /// Adds the variables of a `.env` file.
-    pub fn add_env_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+    /// The variables of a `.env` file.
+    pub fn from_env_file(path: &Path) -> Result<Self, ConfigError> {
         let text = read_file("--env-file", path)?;
-        self.extend(parse_env_file(&text).map_err(|(line, message)| ConfigError::EnvFile {
+        let vars = parse_env_file(&text).map_err(|(line, message)| ConfigError::EnvFile {
             path: path.to_path_buf(),
             line,
             message,
-        })?);
-        Ok(())
+        })?;
+        Ok(Self::from_vars(vars))
+    }
+
+    /// Lays `later` over this source: each setting `later` has (under either of its names)
+    /// replaces this source's.
+    #[must_use]
+    pub fn layer(mut self, later: Self) -> Self {
+        for name in later.values.keys() {
+            if let Some((guide, ibind)) = TWINS.iter().find(|(g, i)| g == name || i == name) {
+                self.values.remove(*guide);
+                self.values.remove(*ibind);
+            }
+        }
+        self.values.extend(later.values);
+        self
     }
 
     /// The raw value of a variable by its guide name (`IB_...`), falling back to ibind's name.
@@ -103,25 +144,28 @@ impl EnvSource {
     }
 
     fn require(&self, names: (&'static str, &'static str), hint: &'static str) -> Result<&str, ConfigError> {
-        self.get(names).ok_or(ConfigError::Missing {
-            variable: names.0,
-            hint,
-        })
+        self.get(names).ok_or(ConfigError::Missing(vec![(names.0, hint)]))
     }
 
     /// Reads and parses every file the variables name.
     pub fn credentials(&self) -> Result<Credentials, ConfigError> {
-        let consumer_key = self.require(
-            CONSUMER_KEY,
-            "the 9-character consumer key from the self-service portal",
-        )?;
-        let access_token = self.require(ACCESS_TOKEN, "the access token from the self-service portal")?;
-        let secret = self.require(
-            ACCESS_TOKEN_SECRET,
-            "the base64 access token secret from the self-service portal",
-        )?;
-        let signature_key = self.key(SIGNATURE_KEY_PATH, "path to private_signature.pem")?;
-        let encryption_key = self.key(ENCRYPTION_KEY_PATH, "path to private_encryption.pem")?;
+        let mut missing: Vec<_> = REQUIRED
+            .iter()
+            .filter(|(names, _)| self.get(*names).is_none())
+            .map(|(names, hint)| (names.0, *hint))
+            .collect();
+        if self.get(TWINS[6]).is_none() {
+            missing.push((DH_PARAM_PATH, DH_HINT));
+        }
+        if !missing.is_empty() {
+            return Err(ConfigError::Missing(missing));
+        }
+        let [consumer_key, access_token, secret, signature_key, encryption_key] = REQUIRED;
+        let consumer_key = self.require(consumer_key.0, consumer_key.1)?;
+        let access_token = self.require(access_token.0, access_token.1)?;
+        let secret = self.require(secret.0, secret.1)?;
+        let signature_key = self.key(signature_key.0, signature_key.1)?;
+        let encryption_key = self.key(encryption_key.0, encryption_key.1)?;
         let warnings = [SIGNATURE_KEY_PATH, ENCRYPTION_KEY_PATH]
             .into_iter()
             .filter_map(|names| self.get(names))
@@ -171,10 +215,7 @@ impl EnvSource {
                     source,
                 })
             }
-            None => Err(ConfigError::Missing {
-                variable: DH_PARAM_PATH,
-                hint: "path to dhparam.pem (or IBIND_OAUTH1A_DH_PRIME with the prime as hex)",
-            }),
+            None => Err(ConfigError::Missing(vec![(DH_PARAM_PATH, DH_HINT)])),
         }
     }
 }
@@ -227,14 +268,48 @@ mod tests {
 
     #[test]
     fn guide_names_win_over_ibind_names_and_missing_values_are_named() {
-        let mut source = EnvSource::default();
-        source.extend([
+        let source = EnvSource::from_vars([
             ("IBIND_OAUTH1A_CONSUMER_KEY".to_owned(), "IBIND".to_owned()),
             ("IB_CONSUMER_KEY".to_owned(), "GUIDE".to_owned()),
             ("UNRELATED".to_owned(), "x".to_owned()),
         ]);
         assert_eq!(source.get(CONSUMER_KEY), Some("GUIDE"));
         let err = source.credentials().unwrap_err().to_string();
-        assert!(err.contains("IB_ACCESS_TOKEN is not set"), "{err}");
+        assert!(err.contains("IB_ACCESS_TOKEN"), "{err}");
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> EnvSource {
+        EnvSource::from_vars(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())))
+    }
+
+    #[test]
+    fn later_sources_win_under_either_name() {
+        let file = vars(&[("IB_CONSUMER_KEY", "FROMFILE1"), ("IB_REALM", "test_realm")]);
+        let process = vars(&[("IBIND_OAUTH1A_CONSUMER_KEY", "FROMENV01")]);
+        let flags = vars(&[("IB_REALM", "limited_poa")]);
+        let source = file.layer(process).layer(flags);
+        assert_eq!(source.get(CONSUMER_KEY), Some("FROMENV01"));
+        assert_eq!(source.get(REALM), Some("limited_poa"));
+        let file = vars(&[("IB_DH_PARAM_PATH", "dhparam.pem")]);
+        let source = file.layer(vars(&[("IBIND_OAUTH1A_DH_PRIME", "ff")]));
+        assert!(!source.values.contains_key(DH_PARAM_PATH));
+    }
+
+    #[test]
+    fn every_missing_variable_is_named_at_once() {
+        let err = vars(&[("IB_CONSUMER_KEY", "ABCDEFGHI")])
+            .credentials()
+            .unwrap_err()
+            .to_string();
+        for name in [
+            "IB_ACCESS_TOKEN",
+            "IB_ACCESS_TOKEN_SECRET",
+            "IB_SIGNATURE_KEY_PATH",
+            "IB_ENCRYPTION_KEY_PATH",
+            "IB_DH_PARAM_PATH",
+        ] {
+            assert!(err.contains(name), "{name} missing from: {err}");
+        }
+        assert!(!err.contains("IB_CONSUMER_KEY"), "{err}");
     }
 }

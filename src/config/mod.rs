@@ -40,8 +40,9 @@ impl std::fmt::Debug for Credentials {
 /// A credential value or file that is missing or unusable, named by its variable or path.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{variable} is not set; {hint}")]
-    Missing { variable: &'static str, hint: &'static str },
+    /// Every required variable that is not set, each with what it should hold.
+    #[error("not set: {}", missing_list(.0))]
+    Missing(Vec<(&'static str, &'static str)>),
     #[error("{}: cannot read ({source}); check {variable}", path.display())]
     Unreadable {
         variable: &'static str,
@@ -62,6 +63,14 @@ pub enum ConfigError {
     },
     #[error("{}: {message}", path.display())]
     File { path: PathBuf, message: String },
+}
+
+fn missing_list(missing: &[(&str, &str)]) -> String {
+    missing
+        .iter()
+        .map(|(variable, hint)| format!("{variable} ({hint})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A file's permission bits (`0o600`), where the platform has them.

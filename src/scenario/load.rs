@@ -64,6 +64,8 @@ pub struct LoadedScenario {
     pub path: PathBuf,
     pub scenario: Scenario,
     pub steps: Vec<CompiledStep>,
+    /// Every variable the scenario declares or references: a `--var` outside all of them is a typo.
+    pub variable_names: HashSet<String>,
 }
 
 /// Expands paths: files as given, folders to their `*.yaml`/`*.yml` files, sorted.
@@ -114,12 +116,14 @@ pub fn parse(path: &Path, text: &str, extra_vars: &HashSet<String>) -> Result<Lo
     let mut checker = Checker {
         path,
         defined: extra_vars.clone(),
+        used: HashSet::new(),
     };
     let steps = checker.check(&scenario)?;
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,
         steps,
+        variable_names: checker.used,
     })
 }
 
@@ -161,7 +165,7 @@ fn with_suggestion(message: &str) -> String {
 
 /// ` (did you mean `x`?)` for the candidate closest to `word`, if one scores above `threshold`
 /// (Jaro-Winkler); empty otherwise.
-fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>, threshold: f64) -> String {
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>, threshold: f64) -> String {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -174,6 +178,8 @@ fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>, t
 struct Checker<'a> {
     path: &'a Path,
     defined: HashSet<String>,
+    /// Names declared under `variables:` or referenced by a template.
+    used: HashSet<String>,
 }
 
 impl Checker<'_> {
@@ -210,6 +216,7 @@ impl Checker<'_> {
         for (name, value) in &scenario.variables {
             self.templates(&value.referenced, &[value.value.as_str()])?;
             self.defined.insert(name.clone());
+            self.used.insert(name.clone());
         }
         scenario.steps.iter().map(|step| self.step(step)).collect()
     }
@@ -311,7 +318,7 @@ impl Checker<'_> {
     }
 
     fn checks(
-        &self,
+        &mut self,
         map: &indexmap::IndexMap<String, Spanned<Predicate>>,
         json: bool,
     ) -> Result<Vec<CheckSpec>, ScenarioError> {
@@ -352,9 +359,10 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn templates(&self, at: &Location, texts: &[&str]) -> Result<(), ScenarioError> {
+    fn templates(&mut self, at: &Location, texts: &[&str]) -> Result<(), ScenarioError> {
         for text in texts {
             for reference in template::references(text) {
+                self.used.insert(reference.to_owned());
                 if !self.defined.contains(reference) && !template::is_helper(reference) {
                     let mut known: Vec<&str> = self.defined.iter().map(String::as_str).collect();
                     known.sort_unstable();

@@ -273,7 +273,7 @@ pub async fn run(
     tokio::pin!(interrupt);
     for loaded in scenarios {
         let scenario = &loaded.scenario;
-        if !options.tags.is_empty() && !scenario.tags.iter().any(|t| options.tags.contains(t)) {
+        if !is_selected(loaded, &options.tags) {
             continue;
         }
         let mut report = ScenarioReport {
@@ -712,6 +712,62 @@ fn snapshot_failure(snapshot: &super::load::CompiledSnapshot, body: &Value) -> O
         return Some("snapshot: no element carries field values yet (the first request only subscribes; poll until data arrives)".into());
     }
     (!problems.is_empty()).then(|| problems.join("; "))
+}
+
+/// Whether `--tag` selects a scenario: any of its tags is asked for, or no tag is.
+fn is_selected(loaded: &LoadedScenario, tags: &[String]) -> bool {
+    tags.is_empty() || loaded.scenario.tags.iter().any(|t| tags.contains(t))
+}
+
+/// Refuses a run that would test less than was asked: `--tag`s that select no scenario, or a
+/// `--var` that no selected scenario declares or uses (a typo would otherwise go green).
+pub fn check_selection(
+    scenarios: &[LoadedScenario],
+    tags: &[String],
+    vars: &HashMap<String, String>,
+) -> Result<(), String> {
+    let selected: Vec<&LoadedScenario> = scenarios.iter().filter(|l| is_selected(l, tags)).collect();
+    if selected.is_empty() {
+        let mut known: Vec<&str> = scenarios
+            .iter()
+            .flat_map(|l| l.scenario.tags.iter().map(String::as_str))
+            .collect();
+        known.sort_unstable();
+        known.dedup();
+        let known = if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        };
+        return Err(if tags.is_empty() {
+            "no scenario to run: the paths hold no scenario file".to_owned()
+        } else {
+            format!(
+                "--tag {} selects no scenario; tags in these files: {known}",
+                tags.join(", --tag ")
+            )
+        });
+    }
+    let mut names: Vec<&str> = selected
+        .iter()
+        .flat_map(|l| l.variable_names.iter().map(String::as_str))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut unused: Vec<&String> = vars.keys().filter(|name| !names.contains(&name.as_str())).collect();
+    unused.sort();
+    if let Some(name) = unused.first() {
+        let suggestion = super::load::did_you_mean(name, names.iter().copied(), 0.8);
+        let listed = if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        };
+        return Err(format!(
+            "--var {name}: no selected scenario uses a variable of that name{suggestion}; variables they use: {listed}"
+        ));
+    }
+    Ok(())
 }
 
 /// Names of variables defined by `--var` for the loader's template checks.
