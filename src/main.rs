@@ -1,6 +1,6 @@
 //! The `ibkr-probe` command line: argument parsing and output only; the library does the work.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,11 +39,17 @@ enum Command {
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
-    /// Explain an IBKR error: a whole body, a message, or a bare id.
+    /// Explain an IBKR error as you saw it (a body, an exception, a message, an id), or every
+    /// error in a log with --file.
     Explain {
-        /// e.g. '{"error":"id: 39687, error: invalid consumer","statusCode":401}', 'LST failed', or 764.
-        #[arg(required = true, num_args = 1..)]
+        /// The error text, e.g. '{"error":"id: 39687, error: invalid consumer","statusCode":401}',
+        /// '401 Client Error: Unauthorized for url: …/oauth/live_session_token', 'LST failed' or 764.
+        #[arg(required_unless_present = "file", conflicts_with = "file", num_args = 1..)]
         text: Vec<String>,
+        /// A log to scan (`-` for standard input): each distinct IBKR error once, with its count
+        /// and first and last line.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -265,7 +271,7 @@ struct CredentialArgs {
     /// PKCS#3 dhparam.pem (IB_DH_PARAM_PATH).
     #[arg(long)]
     dh_param: Option<PathBuf>,
-    /// Realm (IB_REALM): limited_poa, or test_realm for TESTCONS.
+    /// Realm (IB_REALM): limited_poa for self-registered consumers.
     #[arg(long)]
     realm: Option<String>,
 }
@@ -298,16 +304,33 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
+/// A consumer key of the portal's form; TESTCONS is IBKR's documentation example, not a set-up.
+fn parse_consumer_key(text: &str) -> Result<String, String> {
+    if text == "TESTCONS" {
+        return Err(
+            "TESTCONS is IBKR's documentation example, which public reports show refused by IBKR; \
+                    choose a key of your own (9 uppercase letters or digits), as the portal issues"
+                .into(),
+        );
+    }
+    if text.len() != 9 || !text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?}: IBKR's consumer keys are 9 uppercase letters or digits, e.g. MOCKCONS1"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Write both RSA key pairs, dhparam.pem, an encrypted access token secret, ibkr.env and the
     /// mock's server file into DIR (files mode 0600).
     Generate {
         dir: PathBuf,
-        /// Consumer key (9 characters, like IBKR's).
-        #[arg(long, default_value = "MOCKCONS1")]
+        /// Consumer key: 9 uppercase letters or digits, like the portal's.
+        #[arg(long, default_value = "MOCKCONS1", value_parser = parse_consumer_key)]
         consumer_key: String,
-        /// Realm: limited_poa for portal consumers, test_realm for TESTCONS.
+        /// Realm: limited_poa, as for every self-registered consumer.
         #[arg(long, default_value = ibkr_probe::config::LIMITED_POA)]
         realm: String,
         /// Replace existing credential files in DIR.
@@ -316,8 +339,9 @@ enum KeysCommand {
         /// Draw a fresh safe-prime DH group instead of RFC 7919 ffdhe2048 (slow: minutes for 2048 bits).
         #[arg(long)]
         dh_generate: bool,
-        /// Prime size for --dh-generate (IBKR expects 2048).
-        #[arg(long, default_value_t = 2048, requires = "dh_generate")]
+        /// Prime size for --dh-generate, 1024 to 4096 (IBKR expects 2048).
+        #[arg(long, default_value_t = 2048, requires = "dh_generate",
+              value_parser = clap::value_parser!(u64).range(1024..=4096))]
         dh_bits: u64,
     },
 }
@@ -417,7 +441,10 @@ fn main() -> ExitCode {
         }
         Command::Mock(args) => mock(args),
         Command::Run(args) => run(args, verbose),
-        Command::Explain { text, json } => explain(&text.join(" "), json),
+        Command::Explain { text, file: None, json } => explain(&text.join(" "), json),
+        Command::Explain {
+            file: Some(file), json, ..
+        } => explain_log(&file, json),
         Command::Fields(args) => fields(args),
         Command::Diff {
             base,
@@ -712,18 +739,56 @@ fn write_stdout(text: &str) {
 }
 
 fn explain(text: &str, json: bool) -> u8 {
-    use ibkr_probe::diagnose::catalogue;
-    let explanation = catalogue::explain(text);
+    use ibkr_probe::diagnose::explain;
+    let explanation = explain::explain(text);
     if json {
         write_stdout(&format!(
             "{}\n",
             serde_json::to_string_pretty(&explanation).unwrap_or_default()
         ));
     } else {
-        write_stdout(&catalogue::render(&explanation));
+        write_stdout(&explain::render(&explanation));
     }
     // A bare id is answered too (ids are not codes); only text outside the catalogue exits 4.
     if explanation.entry.is_some() || explanation.message.is_none() {
+        exit::SUCCESS
+    } else {
+        exit::CHECK_FAILED
+    }
+}
+
+fn explain_log(file: &std::path::Path, json: bool) -> u8 {
+    use ibkr_probe::diagnose::explain;
+    let (name, read) = if file == std::path::Path::new("-") {
+        let mut text = String::new();
+        (
+            "standard input".to_owned(),
+            std::io::stdin().read_to_string(&mut text).map(|_| text),
+        )
+    } else {
+        (
+            file.display().to_string(),
+            std::fs::read(file).map(|b| String::from_utf8_lossy(&b).into_owned()),
+        )
+    };
+    let text = match read {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: --file {name}: cannot read ({e}); check the path");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let findings = explain::scan_log(&text);
+    if json {
+        write_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&findings).unwrap_or_default()
+        ));
+    } else {
+        write_stdout(&explain::render_log(&name, &findings));
+    }
+    // Errors outside the catalogue make the answer incomplete, as for a single text.
+    if findings.iter().all(|f| f.explanation.entry.is_some()) {
         exit::SUCCESS
     } else {
         exit::CHECK_FAILED
@@ -801,7 +866,7 @@ fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) ->
 }
 
 fn diagnose(args: DiagnoseArgs, verbose: u8) -> u8 {
-    use ibkr_probe::diagnose::{catalogue, checks};
+    use ibkr_probe::diagnose::{checks, explain};
     if let Some(DiagnoseCommand::Compare { file, header }) = &args.command {
         return diagnose_compare(file, header.as_deref(), args.json);
     }
@@ -835,7 +900,7 @@ fn diagnose(args: DiagnoseArgs, verbose: u8) -> u8 {
             ),
             Err(ibkr_probe::client::ClientError::Ibkr { message, .. }) => {
                 online_failed = true;
-                let explanation = catalogue::render(&catalogue::explain(&message.message));
+                let explanation = explain::render(&explain::explain(&message.message));
                 let date = message.server_date.clone();
                 (
                     format!("HTTP {}", message.status),

@@ -106,9 +106,9 @@ fn diagnose_passes_a_good_set_and_names_each_planted_mistake() {
             "swap IB_SIGNATURE_KEY_PATH and IB_ENCRYPTION_KEY_PATH",
         ),
         (
-            "TESTCONS with limited_poa",
+            "TESTCONS, the documentation example",
             Box::new(|e| set(e, "IB_CONSUMER_KEY", "TESTCONS".into())),
-            "set IB_REALM=test_realm",
+            "register your own consumer key",
         ),
         (
             "DH file not PKCS#3",

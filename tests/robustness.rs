@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ibkr_probe::client::IbkrMessage;
 use ibkr_probe::config::env::parse_env_file;
-use ibkr_probe::diagnose::catalogue;
+use ibkr_probe::diagnose::explain::explain;
 use ibkr_probe::oauth::header::parse_authorization_header;
 use ibkr_probe::oauth::{DhParams, RsaPrivateKey};
 use ibkr_probe::scenario::{load, path::JsonPath};
@@ -86,9 +86,14 @@ proptest! {
     #[test]
     fn ibkr_bodies_and_error_text(body in proptest::collection::vec(any::<u8>(), 0..300), text in "\\PC{0,120}", status in any::<u16>()) {
         let _ = IbkrMessage::parse(status, &body);
-        let _ = catalogue::explain(&text);
+        let _ = explain(&text);
+        let _ = ibkr_probe::diagnose::explain::scan_log(&text);
+        // A body in IBKR's form always decodes back to its message, id and status.
         let json_body = serde_json::json!({"error": format!("id: {status}, error: {text}"), "statusCode": status});
-        let _ = catalogue::explain(&json_body.to_string());
+        let decoded = explain(&json_body.to_string());
+        prop_assert_eq!(decoded.message.as_deref(), Some(text.as_str()));
+        prop_assert_eq!(decoded.reference_id, Some(u64::from(status)));
+        prop_assert_eq!(decoded.status, (100..1000).contains(&status).then_some(status));
         let _ = ibkr_probe::client::redact_body(&body);
     }
 

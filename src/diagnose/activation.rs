@@ -13,7 +13,8 @@ use crate::client::{Client, ClientError};
 pub enum State {
     /// The LST handshake succeeded: the key works.
     Active,
-    /// IBKR answered `invalid consumer`: not active yet (or mistyped, or the wrong realm).
+    /// IBKR answered `invalid consumer`: not active yet, or mistyped (IBKR does not tell them
+    /// apart), or the wrong realm.
     Inactive { message: String, reference_id: Option<u64> },
     /// IBKR knows the key but refused the request for another reason (`LST failed`, ...):
     /// the key is active, the credentials or the code are wrong.
@@ -40,7 +41,9 @@ impl State {
                 let reference = reference_id
                     .map(|id| format!(", IBKR reference id {id}"))
                     .unwrap_or_default();
-                format!("not active yet: IBKR answers \"invalid consumer\"{reference}")
+                format!(
+                    "not active yet, or mistyped: IBKR answers \"invalid consumer\"{reference} both for a key it has not activated and for a key it does not know; compare IB_CONSUMER_KEY with the portal once before you wait"
+                )
             }
             Self::Refused { message } => format!(
                 "the key is known to IBKR (no longer \"invalid consumer\") but the LST request fails: {message}; run `ibkr-probe explain \"{message}\"` and `ibkr-probe diagnose`"

@@ -1,159 +1,582 @@
-//! IBKR's error messages and what usually lies behind them, in order of likelihood, with what to
-//! do for each. Decoding goes by message text: the `id: N` in IBKR's bodies is a per-request
-//! reference, not an error code.
+//! IBKR's errors, as users meet them, and what lies behind them, most likely first, with what to
+//! do for each. Every entry names the public reports it rests on (link and month); the corpus in
+//! `tests/data/failures/` holds those reports' texts and checks that `explain` names their causes.
+//! Decoding goes by message text: the `id: N` in IBKR's bodies is a per-request reference, not an
+//! error code. How pasted text is read (wrappers, status lines, log files) is in `explain`.
 
 use serde::Serialize;
 
-use crate::client::IbkrMessage;
+/// One likely cause of an error.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Cause {
+    /// A stable name for the cause, shared with the failure corpus (`consumer-not-active`, ...).
+    pub key: &'static str,
+    pub cause: &'static str,
+    pub fix: &'static str,
+}
+
+/// How an entry recognises a text. Text matches outrank the others whatever the order of entries.
+#[derive(Debug, Clone, Copy)]
+pub enum Match {
+    /// Any of these fragments, compared without case, blanks or quotes (`competing:true`).
+    Text(&'static [&'static str]),
+    /// This HTTP status on a request whose URL contains the path fragment.
+    StatusOn(u16, &'static str),
+    /// A market-data snapshot whose rows carry no field values (`{}`, only `conid`).
+    EmptySnapshot,
+    /// This HTTP status, whatever the URL and body.
+    Status(u16),
+}
 
 /// One known error.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     /// A short name, e.g. `invalid consumer`.
     pub title: &'static str,
-    /// Lowercase fragments; the entry matches a message containing any of them.
     #[serde(skip)]
-    patterns: &'static [&'static str],
+    pub matches: &'static [Match],
     pub meaning: &'static str,
-    /// (likely cause, what to do), most likely first.
-    pub causes: &'static [(&'static str, &'static str)],
+    /// Most likely first.
+    pub causes: &'static [Cause],
+    /// Public reports this entry rests on: link and the month of the report.
+    pub sources: &'static [&'static str],
 }
 
-/// The catalogue, most specific first.
+const fn cause(key: &'static str, cause: &'static str, fix: &'static str) -> Cause {
+    Cause { key, cause, fix }
+}
+
+// Causes that several entries share, written once.
+const NOT_ACTIVE: Cause = cause(
+    "consumer-not-active",
+    "The consumer key was registered recently and IBKR has not activated it yet: self-registered consumers start working after IBKR's weekend reset, some after the next business day, some later.",
+    "Change nothing; let `ibkr-probe activation --watch` tell you the moment it works.",
+);
+const KEY_TYPO: Cause = cause(
+    "consumer-key-typo",
+    "The consumer key is mistyped (9 characters, case-sensitive) or belongs to another registration: IBKR answers exactly as for a key that is not active yet.",
+    "Compare IB_CONSUMER_KEY character by character with the self-service portal.",
+);
+const TEST_CONSUMER: Cause = cause(
+    "test-consumer-paper",
+    "The credentials are IBKR's documentation example (consumer TESTCONS, realm test_realm), not a registration of your own; public reports show them refused, also for paper accounts.",
+    "Register your own consumer key, keys and access token in the self-service portal; its realm is limited_poa.",
+);
+const NOT_ELIGIBLE: Cause = cause(
+    "account-not-eligible",
+    "The account type is not eligible for the Web API over OAuth (IBKR has told individual and some paper accounts that OAuth is not offered to them), or IBKR has yet to enable it on the account.",
+    "Ask IBKR support whether OAuth 1.0a is enabled for this account; use the Client Portal Gateway if it is not.",
+);
+const TOKEN_WRONG: Cause = cause(
+    "access-token-wrong",
+    "The access token or its secret is mistyped or cut short, belongs to another consumer, or was revoked when a new one was generated.",
+    "Copy IB_ACCESS_TOKEN and IB_ACCESS_TOKEN_SECRET again, together, from the portal; `ibkr-probe diagnose` checks the secret decrypts.",
+);
+const NEW_TOKEN: Cause = cause(
+    "ibkr-incident",
+    "A problem on IBKR's side with the access token: the same credentials had worked, and IBKR support advised a new token.",
+    "Press Generate Token in the self-service portal and copy the new access token and secret at once (the portal shows them only once); keys and consumer key stay.",
+);
+const INCIDENT: Cause = cause(
+    "ibkr-incident",
+    "A failure on IBKR's side (outage, maintenance, a broken backend for some endpoints), often for days and for several users at once.",
+    "Retry later with backoff; if it lasts, give IBKR support the times and the `id:` reference numbers.",
+);
+const RESTART: Cause = cause(
+    "ibkr-restart",
+    "IBKR restarted its servers (nightly, around midnight to 01:00 US Eastern, and on weekends): sessions end and requests time out while it does.",
+    "Treat timeouts and 5xx around the reset as expected: wait, then start again from the live session token and ssodh/init.",
+);
+const NO_SESSION_INIT: Cause = cause(
+    "no-brokerage-session",
+    "No brokerage session: POST /iserver/auth/ssodh/init was not called after the live session token, or had not finished. /portfolio calls work without it; /iserver calls do not.",
+    "Call /iserver/auth/ssodh/init with {\"publish\":true,\"compete\":true}, wait until /iserver/auth/status says authenticated, then call /iserver/accounts.",
+);
+const IDLE: Cause = cause(
+    "session-idle",
+    "The session expired: nothing called /tickle for more than about 5 minutes.",
+    "Tickle about once a minute; after a drop, run ssodh/init again.",
+);
+const COMPETING: Cause = cause(
+    "competing-session",
+    "Another login took the brokerage session: TWS, the mobile app, the website or a gateway with the same username, or a second OAuth client on another IP. One username has one brokerage session.",
+    "Log out of the other session (or use a second username for it); then call ssodh/init with \"compete\":true to take the session back.",
+);
+const READ_ONLY: Cause = cause(
+    "read-only-username",
+    "The IBKR username behind the OAuth consumer has the read-only attribute: queries work, orders fail with misleading messages.",
+    "In Client Portal, check the user's settings for read-only access, or use a username with trading permission.",
+);
+const ACCOUNT_ID: Cause = cause(
+    "wrong-account-id",
+    "The account id in the path or in `acctId` is not one this session trades: mistyped, a paper id (DU...) with live credentials or the reverse, or not among /iserver/accounts.",
+    "Take the id from /iserver/accounts of this same session and use it in both the path and acctId.",
+);
+const ACCOUNTS_FIRST: Cause = cause(
+    "accounts-first",
+    "/iserver/accounts was not called in this brokerage session: IBKR needs it before market data, orders and account endpoints.",
+    "Call GET /iserver/accounts once after ssodh/init (and after every new session).",
+);
+const ORDER_FIELDS: Cause = cause(
+    "order-fields",
+    "An order field has a value IBKR does not take: orderType LIMIT instead of LMT, MARKET instead of MKT, a tif the contract does not allow, a price on a market order, outsideRTH for a contract without it, a quantity or conid of the wrong kind.",
+    "Compare the order with IBKR's order reference (orderType LMT/MKT/STP/STOP_LIMIT, tif DAY/GTC/IOC) and try it with /orders/whatif first.",
+);
+const QUESTION: Cause = cause(
+    "order-fields",
+    "IBKR answered the order with a confirmation question (price cap, size limit, precautionary warning) that the client did not answer; the order waits until POST /iserver/reply/{id} says {\"confirmed\":true}.",
+    "Answer each question through /iserver/reply/{id} (ibind: give an answer for it in place_order's answers); a new kind of question needs a new answer.",
+);
+const CLIENT_BUG: Cause = cause(
+    "client-bug",
+    "A bug in the client library, after IBKR changed an answer's shape or an endpoint; fixed in a later release.",
+    "Upgrade the client (ibind, IBeam, ...) and check its issue tracker for the text.",
+);
+const PACING: Cause = cause(
+    "pacing",
+    "Too many requests: about 10 per second over all endpoints, and less on some (e.g. /iserver/account/orders 1 per 5 s, snapshots 10/s); repeat offenders sit in a penalty box of about 10 minutes.",
+    "Pace requests (ibkr-probe paces with `--rate`); after a 429, wait minutes, not seconds.",
+);
+const NO_DATA_PERMISSION: Cause = cause(
+    "no-market-data-permission",
+    "No market-data subscription for the instrument: snapshots stay empty, and a client that retries until values arrive runs into 429.",
+    "Check Client Portal > Settings > Market Data Subscriptions; on paper, share the live account's subscriptions; bound retries.",
+);
+const WARMUP: Cause = cause(
+    "snapshot-warmup",
+    "The first snapshot request for a conid only subscribes: it returns no fields (or only conid), and the values come on a later request.",
+    "Request once, then poll (about 1 s apart) until the fields arrive; ibkr-probe's snapshot-warmup scenario shows the pattern.",
+);
+const TIMEOUT_NETWORK: Cause = cause(
+    "network",
+    "The client's own network: DNS, a proxy, TLS interception or a firewall between it and api.ibkr.com.",
+    "Try `curl -sS https://api.ibkr.com/v1/api/tickle` from the same machine; check proxies.",
+);
+
+/// The catalogue. Within a kind of match, earlier entries win.
 pub const CATALOGUE: &[Entry] = &[
     Entry {
+        title: "no access secret key found",
+        matches: &[Match::Text(&["no access secret key found"])],
+        meaning: "IBKR does not know the access token named in the live session token request.",
+        causes: &[TOKEN_WRONG, NEW_TOKEN, NOT_ACTIVE],
+        sources: &["https://github.com/Voyz/ibind/issues/113 (2025-06)"],
+    },
+    Entry {
         title: "invalid consumer",
-        patterns: &["invalid consumer"],
-        meaning: "IBKR does not accept this consumer key for this realm (yet).",
+        matches: &[Match::Text(&["invalid consumer"])],
+        meaning: "IBKR does not accept this consumer key (yet). A key that is not active and a mistyped key get the same answer.",
         causes: &[
-            (
-                "The consumer key was registered recently and is not active yet: keys from the self-service portal start working after IBKR's weekend reset (Friday/Saturday evening; some users report the next business day).",
-                "Wait, and let `ibkr-probe activation --watch` tell you the moment it works.",
+            NOT_ACTIVE,
+            KEY_TYPO,
+            TEST_CONSUMER,
+            cause(
+                "realm-mismatch",
+                "The realm does not fit: a self-registered consumer uses realm limited_poa.",
+                "Set IB_REALM=limited_poa; `ibkr-probe diagnose` checks it.",
             ),
-            (
-                "A typo in the consumer key (9 characters, case-sensitive).",
-                "Compare IB_CONSUMER_KEY with the key shown in the self-service portal.",
-            ),
-            (
-                "The realm does not fit the consumer: TESTCONS needs `test_realm`, portal consumers `limited_poa`.",
-                "Set IB_REALM accordingly; `ibkr-probe diagnose` checks it.",
-            ),
+        ],
+        sources: &[
+            "https://github.com/nsirons/ibkr_web_client/issues/4 (2024-12)",
+            "https://github.com/nsirons/ibkr_web_client/issues/5 (2025-01)",
+            "https://github.com/Voyz/ibind/issues/109 (2025-05)",
         ],
     },
     Entry {
-        title: "no access secret key found",
-        patterns: &["no access secret key found"],
-        meaning: "The LST request named an access token IBKR does not know.",
-        causes: &[(
-            "The access token is mistyped, from another consumer, or was revoked when a new one was generated.",
-            "Copy IB_ACCESS_TOKEN again from the self-service portal, together with its access token secret.",
-        )],
-    },
-    Entry {
         title: "LST failed",
-        patterns: &["lst failed", "live session token failed"],
+        matches: &[Match::Text(&["lst failed", "live session token failed"])],
         meaning: "IBKR refused the live session token request: its RSA-SHA256 signature or its inputs did not check out.",
         causes: &[
-            (
+            cause(
+                "prepend-wrong",
                 "The prepend is wrong: the access token secret was not decrypted, was decrypted with the signature key instead of the encryption key, or was written as uppercase hex.",
                 "Run `ibkr-probe diagnose`: it decrypts the secret and says which key works.",
             ),
-            (
+            cause(
+                "base-string-wrong",
                 "The base string differs from IBKR's: URL, parameter order or encoding, a missing diffie_hellman_challenge, or realm inside it.",
                 "Put your values in a vector file and run `ibkr-probe diagnose compare FILE` to name the mistake.",
             ),
-            (
-                "The signature key is not the one whose public half was uploaded.",
-                "Compare the SHA-256 fingerprints `ibkr-probe diagnose` prints with the key in the portal.",
+            cause(
+                "signature-key-mismatch",
+                "The signature key is not the one whose public half was uploaded, or the signature and encryption keys are swapped.",
+                "Compare the SHA-256 fingerprints `ibkr-probe diagnose` prints with the keys in the portal.",
             ),
-            (
+            cause(
+                "clock-skew",
                 "The timestamp is stale: the machine's clock is off.",
                 "Sync the clock (NTP); `ibkr-probe diagnose --online` shows the skew from IBKR's Date header.",
             ),
         ],
+        sources: &["https://github.com/Voyz/ibind/issues/113 (2025-06)"],
     },
     Entry {
         title: "Invalid signature",
-        patterns: &["invalid signature"],
+        matches: &[Match::Text(&["invalid signature"])],
         meaning: "A request after the LST was refused: its HMAC-SHA256 signature did not verify with the session's LST.",
         causes: &[
-            (
+            cause(
+                "k-encoding",
                 "K was encoded differently from Java's BigInteger.toByteArray() (padded to the prime's length, or without the leading 00 sign byte): this fails on about half of all sessions.",
                 "Encode K minimally with a leading 00 when its top bit is set; `ibkr-probe vectors verify` pins this with the k-high-bit and k-short vectors.",
             ),
-            (
+            cause(
+                "lst-as-text",
                 "The LST was used as its base64 text instead of its decoded bytes as the HMAC key.",
                 "Base64-decode the LST before keying HMAC-SHA256.",
             ),
-            (
-                "The base string differs: realm inside it, query parameters encoded twice, `/` not encoded.",
-                "Compare with `ibkr-probe diagnose compare FILE`.",
-            ),
-            (
-                "Transient on /iserver/auth/ssodh/init right after the LST.",
-                "Retry once after a second.",
+            cause(
+                "base-string-wrong",
+                "The base string differs: realm inside it, query parameters encoded twice, `/` not encoded, or a URL other than the one requested.",
+                "Compare with `ibkr-probe diagnose compare FILE`; the mock's log names the mistake (`ibkr-probe mock -v`).",
             ),
         ],
-    },
-    Entry {
-        title: "too many requests",
-        patterns: &["too many requests", "rate limit"],
-        meaning: "IBKR's pacing limit was exceeded (429).",
-        causes: &[(
-            "More than about 10 requests per second (IBKR's documented global limit; some endpoints are slower, e.g. /iserver/account/orders 1 per 5 s).",
-            "Pace requests; ibkr-probe paces itself (`--rate`). Repeat violators sit in a penalty box for 10-15 minutes.",
-        )],
-    },
-    Entry {
-        title: "no bridge",
-        patterns: &["no bridge"],
-        meaning: "There is no brokerage session behind the OAuth session.",
-        causes: &[
-            (
-                "POST /iserver/auth/ssodh/init was not called, or not yet finished.",
-                "Call it with {\"publish\":true,\"compete\":true}, wait about 2 s, then call /iserver/accounts.",
-            ),
-            (
-                "The brokerage session dropped: idle for more than about 5 minutes, or IBKR's nightly reset (around 01:00 local).",
-                "Tickle every minute; re-run ssodh/init after a drop.",
-            ),
-        ],
+        sources: &[],
     },
     Entry {
         title: "failed to generate sso dh token",
-        patterns: &["failed to generate sso dh token"],
-        meaning: "ssodh/init failed on IBKR's side (500).",
-        causes: &[(
-            "Seen with paper accounts over OAuth and during IBKR maintenance.",
-            "Retry later; check that the account type supports the Web API over OAuth.",
+        matches: &[Match::Text(&["failed to generate sso dh token"])],
+        meaning: "ssodh/init failed on IBKR's side (500): no brokerage session could be opened.",
+        causes: &[NOT_ELIGIBLE, INCIDENT, COMPETING],
+        sources: &["https://github.com/Voyz/ibind/issues/152 (2026-05)"],
+    },
+    Entry {
+        title: "session ended (KeyError 'iserver')",
+        matches: &[Match::Text(&["keyerror:iserver"])],
+        meaning: "A client crashed reading a status answer without its `iserver` part: the brokerage session was gone.",
+        causes: &[CLIENT_BUG, RESTART, COMPETING],
+        sources: &[
+            "https://github.com/Voyz/ibeam/issues/243 (2025-03)",
+            "https://github.com/Voyz/ibeam/issues/268 (2025-11)",
+        ],
+    },
+    Entry {
+        title: "no session",
+        matches: &[Match::Text(&["error:nosession"])],
+        meaning: "The server has no session for this client; /tickle answers it with HTTP 200, not an error status.",
+        causes: &[RESTART, IDLE, CLIENT_BUG],
+        sources: &["https://github.com/Voyz/ibeam/issues/242 (2025-03)"],
+    },
+    Entry {
+        title: "competing session",
+        matches: &[Match::Text(&["competing:true", "competing=true"])],
+        meaning: "Another login holds this username's brokerage session.",
+        causes: &[COMPETING, RESTART, NO_SESSION_INIT],
+        sources: &["https://github.com/Voyz/ibeam/issues/40 (2021-12)"],
+    },
+    Entry {
+        title: "no bridge",
+        matches: &[Match::Text(&["nobridge", "initsessionfirst"])],
+        meaning: "There is no brokerage session behind the OAuth session.",
+        causes: &[NO_SESSION_INIT, IDLE, COMPETING, RESTART],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/44 (2025-01)",
+            "https://github.com/Voyz/ibind/pull/34 (2025-01)",
+            "https://github.com/Voyz/ibeam/issues/117 (2022-11)",
+        ],
+    },
+    Entry {
+        title: "not authenticated",
+        matches: &[Match::Text(&[
+            "authenticated:false",
+            "notauthenticated",
+            "statusunauthenticated",
+        ])],
+        meaning: "The brokerage session is not (or no longer) authenticated.",
+        causes: &[NO_SESSION_INIT, COMPETING, RESTART, IDLE],
+        sources: &[
+            "https://github.com/Voyz/ibeam/issues/19 (2021-07)",
+            "https://github.com/Voyz/ibeam/issues/254 (2025-05)",
+        ],
+    },
+    Entry {
+        title: "force compete without compete",
+        matches: &[Match::Text(&["forcecompetecapabilitymustbeused"])],
+        meaning: "ssodh/init (or reauthenticate) asked to force the session without asking to compete for it.",
+        causes: &[cause(
+            "request-body",
+            "The request body sets a force option but not \"compete\": true.",
+            "Send {\"publish\":true,\"compete\":true} to /iserver/auth/ssodh/init.",
         )],
+        sources: &["https://github.com/Voyz/ibeam/issues/73 (2022-04)"],
+    },
+    Entry {
+        title: "Please query /accounts first",
+        matches: &[Match::Text(&["query/accountsfirst", "accountsfirst"])],
+        meaning: "An /iserver endpoint was called before /iserver/accounts in this brokerage session.",
+        causes: &[ACCOUNTS_FIRST],
+        sources: &[],
+    },
+    Entry {
+        title: "Session is misconfigured",
+        matches: &[Match::Text(&["sessionismisconfigured"])],
+        meaning: "IBKR refused an order because of the user's setup, not the order.",
+        causes: &[READ_ONLY, NOT_ELIGIBLE],
+        sources: &["https://github.com/Voyz/ibind/issues/111 (2025-06)"],
+    },
+    Entry {
+        title: "invalid account id",
+        matches: &[Match::Text(&["invalidaccountid", "accountidisnotvalid"])],
+        meaning: "IBKR does not take this account for the request.",
+        causes: &[ACCOUNT_ID, READ_ONLY, ACCOUNTS_FIRST],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/111 (2025-06)",
+            "https://github.com/Voyz/ibind/issues/122 (2025-07)",
+        ],
+    },
+    Entry {
+        title: "order confirmation question not answered",
+        matches: &[Match::Text(&["noanswerfoundforquestion"])],
+        meaning: "The order stopped at one of IBKR's confirmation questions (ibind raises this when it has no answer for it).",
+        causes: &[QUESTION, ORDER_FIELDS],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/42 (2025-01)",
+            "https://github.com/Voyz/ibind/issues/135 (2025-10)",
+        ],
+    },
+    Entry {
+        title: "reply id not found",
+        matches: &[Match::Text(&["replyidnotfound"])],
+        meaning: "POST /iserver/reply/{id} named a confirmation IBKR no longer holds.",
+        causes: &[
+            cause(
+                "order-fields",
+                "The reply id was already answered, belongs to another session, or expired: the question must be answered soon after the order, in the same brokerage session.",
+                "Answer the question right after placing the order, once, with the id from that answer.",
+            ),
+            NO_SESSION_INIT,
+        ],
+        sources: &["https://github.com/Voyz/ibind/issues/103 (2025-05)"],
+    },
+    Entry {
+        title: "No Contracts retrieved",
+        matches: &[Match::Text(&["nocontractsretrieved"])],
+        meaning: "/iserver/secdef/info found no contract for these parameters.",
+        causes: &[cause(
+            "conid-wrong",
+            "The parameters name no contract: month must be MMMYY (APR25, not 20250404), the strike must come from /iserver/secdef/strikes, and the underlying's conid must have been searched first.",
+            "Call /iserver/secdef/search, then /secdef/strikes for the month, then /secdef/info with those values.",
+        )],
+        sources: &["https://github.com/Voyz/ibind/issues/91 (2025-04)"],
+    },
+    Entry {
+        title: "Failed to set Key",
+        matches: &[Match::Text(&["failedtosetkey", "failedtoputconsumerinfo"])],
+        meaning: "The self-service portal refused a key file upload (403).",
+        causes: &[
+            cause(
+                "key-upload",
+                "The PEM file was changed on its way (made on another machine and copied, line endings converted, an editor's re-save); uploads of freshly generated files succeed.",
+                "Generate the files on the machine you upload from (`ibkr-probe keys generate DIR` or openssl) and upload them untouched.",
+            ),
+            NOT_ELIGIBLE,
+        ],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/97 (2025-04)",
+            "https://github.com/Voyz/ibind/issues/98 (2025-04)",
+        ],
+    },
+    Entry {
+        title: "invalid base64 secret",
+        matches: &[Match::Text(&["binascii.error", "invalidbase64", "incorrectpadding"])],
+        meaning: "A value that should be base64 (usually the access token secret) does not decode.",
+        causes: &[
+            TOKEN_WRONG,
+            cause(
+                "prepend-wrong",
+                "The secret is decrypted from the wrong value (a path, the token instead of the secret).",
+                "Check IB_ACCESS_TOKEN_SECRET holds the portal's base64 secret; `ibkr-probe diagnose` decrypts it.",
+            ),
+        ],
+        sources: &["https://github.com/Voyz/ibind/issues/101 (2025-05)"],
+    },
+    Entry {
+        title: "keep-alive (tickle) failed",
+        matches: &[Match::Text(&[
+            "ticklererror",
+            "timeouterror",
+            "readtimeout",
+            "timedout",
+        ])],
+        meaning: "A request, often the periodic /tickle, got no answer in time.",
+        causes: &[RESTART, TIMEOUT_NETWORK, INCIDENT],
+        sources: &["https://github.com/Voyz/ibind/issues/115 (2025-06)"],
+    },
+    Entry {
+        title: "Access Denied",
+        matches: &[Match::Text(&["accessdenied"])],
+        meaning: "The Client Portal Gateway refused the caller (often as 404 or 403).",
+        causes: &[cause(
+            "gateway-ip-not-allowed",
+            "The caller's address is not in the gateway's `ips: allow` list of the conf.yaml actually in use (a custom file not picked up, a Docker or Kubernetes range missing).",
+            "Add the client's address range to ips/allow in the conf.yaml the gateway loads, and check its log says it loaded it.",
+        )],
+        sources: &[
+            "https://github.com/Voyz/ibeam/issues/89 (2022-06)",
+            "https://github.com/Voyz/ibeam/issues/239 (2025-03)",
+            "https://github.com/Voyz/ibeam/issues/249 (2025-04)",
+        ],
+    },
+    Entry {
+        title: "gateway login rejected",
+        matches: &[Match::Text(&["invalidusernamepasswordcombination"])],
+        meaning: "The gateway's login page refused the username and password.",
+        causes: &[
+            cause(
+                "login-rejected",
+                "The username or password is wrong, or the user is locked after failed attempts.",
+                "Log in on IBKR's website with the same values; reset the password if that fails too.",
+            ),
+            INCIDENT,
+        ],
+        sources: &["https://github.com/Voyz/ibeam/issues/100 (2022-09)"],
+    },
+    Entry {
+        title: "paper user in live mode",
+        matches: &[Match::Text(&["selectedtheliveaccountmode"])],
+        meaning: "The gateway's login page was submitted in live mode for a paper-trading user.",
+        causes: &[cause(
+            "client-bug",
+            "The automated login submits the live mode; IBKR added a live/paper switch to the login page.",
+            "Upgrade the login automation (IBeam 0.5.7 or later with IBEAM_USE_PAPER_ACCOUNT) or choose paper mode.",
+        )],
+        sources: &["https://github.com/Voyz/ibeam/issues/238 (2025-03)"],
+    },
+    Entry {
+        title: "websocket client stuck after a close",
+        matches: &[Match::Text(&["websocketappshouldbeclosed"])],
+        meaning: "A websocket client tried to reconnect while its previous connection object was still set.",
+        causes: &[CLIENT_BUG],
+        sources: &["https://github.com/Voyz/ibind/issues/147 (2026-04)"],
+    },
+    Entry {
+        title: "websocket text not UTF-8",
+        matches: &[Match::Text(&["unicodedecodeerror", "codeccantdecode"])],
+        meaning: "A websocket frame held bytes that are not UTF-8 (seen on IBKR's order and trade topics).",
+        causes: &[cause(
+            "client-bug",
+            "The client validates websocket text as UTF-8 and its receiving thread dies on IBKR's frames.",
+            "Upgrade the client (ibind after PR 149 skips UTF-8 validation) or decode leniently.",
+        )],
+        sources: &["https://github.com/Voyz/ibind/issues/148 (2026-04)"],
+    },
+    Entry {
+        title: "Resource not found",
+        matches: &[Match::Text(&["resourcenotfound"])],
+        meaning: "The server has no such path (404).",
+        causes: &[
+            cause(
+                "client-bug",
+                "The client calls a path IBKR retired (e.g. /iserver/marketdata/{conid}/unsubscribe, now POST /iserver/marketdata/unsubscribe).",
+                "Upgrade the client; check the path against IBKR's current reference.",
+            ),
+            cause(
+                "base-url",
+                "The base URL misses /v1/api (or has it twice), or points at a gateway path.",
+                "Use https://api.ibkr.com/v1/api for OAuth, https://localhost:5000/v1/api for the gateway.",
+            ),
+        ],
+        sources: &["https://github.com/Voyz/ibind/issues/54 (2025-02)"],
     },
     Entry {
         title: "conid(s) missing",
-        patterns: &["conid(s) missing", "conids missing"],
+        matches: &[Match::Text(&["conid(s)missing", "conidsmissing"])],
         meaning: "A snapshot request without `conids`.",
-        causes: &[(
+        causes: &[cause(
+            "conid-wrong",
             "The conids parameter is missing or empty.",
             "Pass conids=1,2,3 (at most 100) and fields=31,84,86.",
         )],
+        sources: &[],
+    },
+    Entry {
+        title: "too many requests",
+        matches: &[Match::Text(&["toomanyrequests", "ratelimit"]), Match::Status(429)],
+        meaning: "IBKR's pacing limit was exceeded (429).",
+        causes: &[PACING, NO_DATA_PERMISSION],
+        sources: &[],
     },
     Entry {
         title: "failed to process request",
-        patterns: &["failed to process request"],
+        matches: &[Match::Text(&["failedtoprocessrequest"])],
         meaning: "A generic IBKR server failure (often on /tickle).",
-        causes: &[(
-            "A transient server problem.",
-            "Retry with backoff; if it persists, re-create the session (LST, ssodh/init).",
-        )],
+        causes: &[INCIDENT, RESTART],
+        sources: &[],
     },
     Entry {
         title: "service unavailable",
-        patterns: &["service unavailable", "request aborted"],
+        matches: &[
+            Match::Text(&["serviceunavailable", "requestaborted"]),
+            Match::Status(503),
+        ],
         meaning: "IBKR aborted the request (503), e.g. after more than 10 s.",
-        causes: &[(
-            "The backend is slow or restarting.",
-            "Retry with backoff; check IBKR's system status.",
-        )],
+        causes: &[INCIDENT, RESTART],
+        sources: &[
+            "https://github.com/Voyz/ibeam/issues/222 (2024-11)",
+            "https://github.com/Voyz/ibeam/issues/266 (2025-11)",
+        ],
+    },
+    Entry {
+        title: "401 on the live session token request",
+        matches: &[Match::StatusOn(401, "live_session_token")],
+        meaning: "IBKR refused the live session token request; the body (not shown here) says which way: `invalid consumer`, `LST failed` or `No access secret key found`.",
+        causes: &[NOT_ACTIVE, TEST_CONSUMER, KEY_TYPO, TOKEN_WRONG],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/61 (2025-02)",
+            "https://github.com/Voyz/ibind/issues/109 (2025-05)",
+        ],
+    },
+    Entry {
+        title: "410 Gone on ssodh/init",
+        matches: &[Match::StatusOn(410, "ssodh"), Match::Status(410)],
+        meaning: "IBKR answered 410 Gone with an empty body; seen on /iserver/auth/ssodh/init.",
+        causes: &[
+            cause(
+                "unknown",
+                "No public report found the cause; it has been seen with paper accounts over OAuth.",
+                "Note the time and retry later; if it persists, ask IBKR support with the request time.",
+            ),
+            NOT_ELIGIBLE,
+        ],
+        sources: &["https://github.com/Voyz/ibind/issues/134 (2025-10)"],
+    },
+    Entry {
+        title: "500 on an order",
+        matches: &[Match::StatusOn(500, "/orders")],
+        meaning: "IBKR answered an order request with 500, usually with an empty body.",
+        causes: &[ORDER_FIELDS, READ_ONLY, ACCOUNT_ID],
+        sources: &["https://github.com/Voyz/ibind/issues/108 (2025-05)"],
+    },
+    Entry {
+        title: "snapshot without values",
+        matches: &[Match::EmptySnapshot],
+        meaning: "A market-data snapshot answered without field values ({} or only conid).",
+        causes: &[WARMUP, NO_DATA_PERMISSION, ACCOUNTS_FIRST],
+        sources: &["https://github.com/Voyz/ibind/issues/107 (2025-05)"],
+    },
+    Entry {
+        title: "401 Unauthorized",
+        matches: &[Match::Status(401)],
+        meaning: "An OAuth or session refusal; the body says which (`invalid consumer`, `LST failed`, `Invalid signature`, `not authenticated`).",
+        causes: &[NOT_ACTIVE, NOT_ELIGIBLE, NO_SESSION_INIT],
+        sources: &["https://github.com/hackingthemarkets/interactive-brokers-web-api/issues/14 (2025-10)"],
+    },
+    Entry {
+        title: "500 Internal Server Error",
+        matches: &[Match::Status(500)],
+        meaning: "A failure inside IBKR; the body, if any, says more.",
+        causes: &[INCIDENT, RESTART, ORDER_FIELDS],
+        sources: &[
+            "https://github.com/Voyz/ibind/issues/137 (2025-11)",
+            "https://github.com/Voyz/ibeam/issues/163 (2023-10)",
+        ],
+    },
+    Entry {
+        title: "400 Bad Request",
+        matches: &[Match::Status(400)],
+        meaning: "IBKR refused the request's parameters or the session state; the body's `error` says which.",
+        causes: &[NO_SESSION_INIT, ACCOUNTS_FIRST, ACCOUNT_ID],
+        sources: &[],
     },
 ];
 
@@ -169,173 +592,3 @@ pub const SEEN_IDS: &[(u64, u64, &str)] = &[
     (778, 796, "LST failed"),
     (118871, 118871, "LST failed"),
 ];
-
-/// The catalogue entry whose pattern occurs in `message`.
-pub fn lookup(message: &str) -> Option<&'static Entry> {
-    let message = message.to_ascii_lowercase();
-    CATALOGUE
-        .iter()
-        .find(|entry| entry.patterns.iter().any(|p| message.contains(p)))
-}
-
-/// What `explain` found.
-#[derive(Debug, Clone, Serialize)]
-pub struct Explanation {
-    /// The decoded message, if the input had one.
-    pub message: Option<String>,
-    pub status: Option<u16>,
-    pub reference_id: Option<u64>,
-    pub entry: Option<&'static Entry>,
-    /// For a bare number: that ids are references, what they were seen with, and HTTP meaning.
-    pub notes: Vec<String>,
-}
-
-fn http_status_note(n: u64) -> Option<&'static str> {
-    Some(match n {
-        400 => "As an HTTP status: 400 is IBKR's `Bad Request: ...` (often `no bridge`).",
-        401 => "As an HTTP status: 401 is an OAuth refusal (`invalid consumer`, `LST failed`, `Invalid signature`).",
-        410 => {
-            "As an HTTP status: 410 Gone with an empty body has been seen on ssodh/init for paper accounts over OAuth."
-        }
-        411 => "As an HTTP status: 411 means a POST without Content-Length.",
-        429 => "As an HTTP status: 429 is pacing (about 10 requests/s; penalty box 10-15 minutes).",
-        500 => "As an HTTP status: 500 is a server failure, e.g. `failed to generate sso dh token` on ssodh/init.",
-        503 => "As an HTTP status: 503 means IBKR aborted the request (e.g. after 10 s); retry with backoff.",
-        _ => return None,
-    })
-}
-
-/// Explains a whole IBKR body, a message, or a bare number.
-pub fn explain(input: &str) -> Explanation {
-    let input = input.trim();
-    if let Ok(number) = input.trim_start_matches('#').parse::<u64>() {
-        let mut notes = vec![format!(
-            "{number} looks like the `id: N` from an IBKR error body. That number is a per-request reference, not an error code: the same message has come with many ids (invalid consumer with 764, 797, 3931, 19030, 39687, 92177; LST failed with 770, 778-797, 118871). Paste the whole body, or the text after `error:`, to get the cause."
-        )];
-        if let Some((_, _, message)) = SEEN_IDS.iter().find(|(low, high, _)| (*low..=*high).contains(&number)) {
-            notes.push(format!(
-                "Id {number} has been seen publicly with \"{message}\", but the same id can come with any message."
-            ));
-        }
-        notes.extend(http_status_note(number).map(str::to_owned));
-        return Explanation {
-            message: None,
-            status: None,
-            reference_id: Some(number),
-            entry: None,
-            notes,
-        };
-    }
-    let decoded = if input.starts_with('{') {
-        let status = serde_json::from_str::<serde_json::Value>(input)
-            .ok()
-            .and_then(|v| v.get("statusCode").and_then(serde_json::Value::as_u64))
-            .and_then(|s| u16::try_from(s).ok());
-        IbkrMessage::parse(status.unwrap_or(0), input.as_bytes())
-    } else {
-        IbkrMessage::parse(
-            0,
-            format!("{{\"error\":{}}}", serde_json::Value::String(input.to_owned())).as_bytes(),
-        )
-    };
-    let status = (decoded.status != 0).then_some(decoded.status);
-    let mut notes = Vec::new();
-    if let Some(id) = decoded.reference_id {
-        notes.push(format!(
-            "`id: {id}` is IBKR's reference for this one request (quote it to IBKR support), not an error code."
-        ));
-    }
-    Explanation {
-        entry: lookup(&decoded.message),
-        message: Some(decoded.message),
-        status,
-        reference_id: decoded.reference_id,
-        notes,
-    }
-}
-
-/// The explanation as text for the terminal.
-pub fn render(explanation: &Explanation) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    if let Some(message) = &explanation.message {
-        let _ = write!(out, "message: {message}");
-        if let Some(status) = explanation.status {
-            let _ = write!(out, " (HTTP {status})");
-        }
-        out.push('\n');
-    }
-    match explanation.entry {
-        Some(entry) => {
-            let _ = writeln!(out, "{}: {}", entry.title, entry.meaning);
-            for (i, (cause, fix)) in entry.causes.iter().enumerate() {
-                let _ = writeln!(out, "  {}. {cause}\n     -> {fix}", i + 1);
-            }
-        }
-        None if explanation.message.is_some() => {
-            let _ = writeln!(
-                out,
-                "not in ibkr-probe's catalogue; decode by the message text and check IBKR's status page"
-            );
-        }
-        None => {}
-    }
-    for note in &explanation.notes {
-        let _ = writeln!(out, "note: {note}");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn real_bodies_decode_to_the_right_entry() {
-        let cases = [
-            (
-                r#"{"error":"id: 39687, error: invalid consumer","statusCode":401}"#,
-                "invalid consumer",
-            ),
-            (
-                r#"{"error":"id: 118871, error: LST failed, error: No access secret key found for 6f531f8fd316915af53f","statusCode":401}"#,
-                "no access secret key found",
-            ),
-            (
-                r#"{"error":"id: 782, error: LST failed","statusCode":401}"#,
-                "LST failed",
-            ),
-            (r#"{"error":"Invalid signature"}"#, "Invalid signature"),
-            (r#"{"error":"Bad Request: no bridge","statusCode":400}"#, "no bridge"),
-            (
-                r#"{"error":"failed to generate sso dh token"}"#,
-                "failed to generate sso dh token",
-            ),
-            (
-                r#"{"error":"Bad Request: Conid(s) missing","statusCode":400}"#,
-                "conid(s) missing",
-            ),
-            (r#"{"error": "Too Many Requests"}"#, "too many requests"),
-            ("invalid consumer", "invalid consumer"),
-            ("error: LST failed", "LST failed"),
-        ];
-        for (input, title) in cases {
-            let e = explain(input);
-            assert_eq!(e.entry.map(|e| e.title), Some(title), "{input}");
-        }
-        let e = explain(r#"{"error":"id: 39687, error: invalid consumer","statusCode":401}"#);
-        assert_eq!((e.status, e.reference_id), (Some(401), Some(39687)));
-        assert!(render(&e).contains("weekend"));
-    }
-
-    #[test]
-    fn bare_ids_are_not_codes() {
-        let e = explain("764");
-        let text = render(&e);
-        assert!(text.contains("not an error code"), "{text}");
-        assert!(text.contains("seen publicly with \"invalid consumer\""), "{text}");
-        assert!(render(&explain("785")).contains("LST failed"));
-        assert!(render(&explain("429")).contains("pacing"));
-        assert!(explain("something else entirely").entry.is_none());
-    }
-}

@@ -1,5 +1,5 @@
 //! Offline checks of a credential set, one line per check with a fix for each failure. They
-//! catch what real users trip on: a truncated secret, swapped keys, TESTCONS with the wrong realm,
+//! catch what real users trip on: a truncated secret, swapped keys, the documentation example TESTCONS, a wrong realm,
 //! CRLF PEM files, keys that are not 2048-bit, a DH file that is not PKCS#3, readable key files.
 
 use std::path::Path;
@@ -105,9 +105,9 @@ fn consumer_key(consumer: &str) -> Check {
     if consumer == "TESTCONS" {
         check(
             "consumer key format",
-            Level::Ok,
-            "TESTCONS, IBKR's public test consumer",
-            "",
+            Level::Fail,
+            "TESTCONS is IBKR's documentation example, not a consumer of yours: public reports show IBKR refusing it, also for paper accounts (https://github.com/Voyz/ibind/issues/61, 2025)",
+            "register your own consumer key, keys and access token in the self-service portal (realm limited_poa)",
         )
     } else if consumer.len() == 9 && consumer.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
         check(
@@ -128,19 +128,17 @@ fn consumer_key(consumer: &str) -> Check {
 
 fn realm_check(consumer: &str, realm: &str) -> Check {
     match (consumer == "TESTCONS", realm) {
-        (true, "test_realm") | (false, "limited_poa") => {
-            check("realm", Level::Ok, format!("{realm} fits {consumer}"), "")
-        }
+        (false, "limited_poa") => check("realm", Level::Ok, format!("{realm} fits {consumer}"), ""),
         (true, _) => check(
             "realm",
-            Level::Fail,
-            format!("TESTCONS with realm {realm:?}: IBKR answers `invalid consumer`"),
-            "set IB_REALM=test_realm",
+            Level::Warn,
+            format!("realm {realm:?} not checked: TESTCONS is the documentation example"),
+            "with a consumer of your own, the realm is limited_poa",
         ),
         (false, "test_realm") => check(
             "realm",
             Level::Fail,
-            format!("{consumer} with realm test_realm: only TESTCONS uses it"),
+            format!("{consumer} with realm test_realm: that realm belongs to IBKR's documentation example"),
             "set IB_REALM=limited_poa",
         ),
         (false, _) => check(

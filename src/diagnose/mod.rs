@@ -5,3 +5,4 @@ pub mod activation;
 pub mod catalogue;
 pub mod checks;
 pub mod compare;
+pub mod explain;

@@ -70,14 +70,9 @@ fn check_identity(
     }
     let realm = header.realm.as_deref().unwrap_or("");
     if realm != credentials.realm {
-        let hint = if consumer == "TESTCONS" {
-            "; TESTCONS needs realm test_realm"
-        } else {
-            ""
-        };
         return Err(refuse(
             INVALID_CONSUMER,
-            format!("realm {realm:?} but this consumer uses {:?}{hint}", credentials.realm),
+            format!("realm {realm:?} but this consumer uses {:?}", credentials.realm),
         ));
     }
     let method = header.get("oauth_signature_method").unwrap_or("");
