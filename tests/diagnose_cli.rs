@@ -17,6 +17,64 @@ use serde_json::Value;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 #[test]
+fn explain_file_finds_each_distinct_error_of_a_bot_log_once() {
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/logs/ibind-bot.log");
+    let out = bin().arg("explain").arg("--file").arg(&log).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "every error is known: {}", text(&out));
+    assert!(
+        stdout.contains("6 distinct IBKR error(s), 8 line(s) in all"),
+        "{stdout}"
+    );
+    for expected in [
+        "[1] 1 time(s), line 3\nmessage: LST failed, error: No access secret key found",
+        "[2] 1 time(s), line 6\nmessage: Bad Request: no bridge (HTTP 400)",
+        "[3] 1 time(s), line 9",
+        "[4] 3 time(s), lines 11-13",
+        "[5] 1 time(s), line 14",
+        "[6] 1 time(s), line 15",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    for title in [
+        "snapshot without values",
+        "keep-alive (tickle) failed",
+        "500 on an order",
+        "reply id not found",
+    ] {
+        assert_eq!(
+            stdout.matches(&format!("\n{title}: ")).count(),
+            1,
+            "{title} once: {stdout}"
+        );
+    }
+
+    // The same log on standard input, as JSON.
+    let mut child = bin()
+        .args(["explain", "--json", "--file", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&log).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings.as_array().unwrap().len(), 6);
+    assert_eq!(findings[3]["count"], 3);
+    assert_eq!(findings[3]["explanation"]["entry"]["causes"][0]["key"], "ibkr-restart");
+
+    let out = bin().args(["explain", "--file", "no-such.log"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no-such.log"), "{}", text(&out));
+}
+
+#[test]
 fn explain_decodes_real_bodies_and_says_ids_are_not_codes() {
     let cases = [
         (

@@ -241,15 +241,241 @@ async fn pacing_answers_429_above_the_limit() {
     mock.stop().await;
 }
 
+fn millis_now() -> String {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string()
+}
+
+/// A 2048-bit key nobody uploaded.
+fn foreign_key() -> &'static ibkr_probe::oauth::RsaPrivateKey {
+    static KEY: std::sync::OnceLock<ibkr_probe::oauth::RsaPrivateKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let pem = ibkr_probe::oauth::keys::generate_rsa_2048_pem().unwrap();
+        ibkr_probe::oauth::RsaPrivateKey::from_pem(pem.expose()).unwrap()
+    })
+}
+
+/// RSA PKCS#1 v1.5 with SHA-1, made with the independent `rsa` crate (the project cannot sign it).
+fn rsa_sha1_with_the_rsa_crate(data: &[u8]) -> String {
+    use base64::Engine as _;
+    use rsa::pkcs8::DecodePrivateKey;
+    use sha1::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    generated().write(dir.path(), false).unwrap();
+    let pem = std::fs::read_to_string(dir.path().join("private_signature.pem")).unwrap();
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap();
+    // DigestInfo for SHA-1 (RFC 8017 §9.2), then the hash.
+    let mut digest_info = vec![
+        0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
+    ];
+    digest_info.extend_from_slice(&sha1::Sha1::digest(data));
+    let signature = key.sign(rsa::Pkcs1v15Sign::new_unprefixed(), &digest_info).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(signature)
+}
+
+/// One mistake in an ordinary (HMAC-SHA256) request.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum HmacBug {
+    LstAsText,
+    HmacSha1,
+    SignatureEncodedTwice,
+    RealmInBaseString,
+    SlashUnencoded,
+    ParametersUnsorted,
+    QueryInUrl,
+    TrailingSlash,
+    Scheme,
+    Host,
+    PathPrefix,
+    MethodDiffers,
+    TimestampMillis,
+}
+
+impl HmacBug {
+    const ALL: [HmacBug; 13] = [
+        Self::LstAsText,
+        Self::HmacSha1,
+        Self::SignatureEncodedTwice,
+        Self::RealmInBaseString,
+        Self::SlashUnencoded,
+        Self::ParametersUnsorted,
+        Self::QueryInUrl,
+        Self::TrailingSlash,
+        Self::Scheme,
+        Self::Host,
+        Self::PathPrefix,
+        Self::MethodDiffers,
+        Self::TimestampMillis,
+    ];
+
+    /// What the mock's log must say for it.
+    fn named(self) -> &'static str {
+        match self {
+            Self::LstAsText => "LST's base64 text was used as the HMAC key",
+            Self::HmacSha1 => "HMAC-SHA1 was used",
+            Self::SignatureEncodedTwice => "percent-encoded twice",
+            Self::RealmInBaseString => "realm is in the base string",
+            Self::SlashUnencoded => "`/` in the URL is not percent-encoded",
+            Self::ParametersUnsorted => "not sorted",
+            Self::QueryInUrl => "query string was left in the URL part",
+            Self::TrailingSlash => "trailing slash",
+            Self::Scheme => "scheme",
+            Self::Host => "host differs",
+            Self::PathPrefix => "/v1/api prefix",
+            Self::MethodDiffers => "signed method differs",
+            Self::TimestampMillis => "in milliseconds",
+        }
+    }
+}
+
+/// `GET /iserver/marketdata/snapshot?fields=31,84&conids=265598` (the query deliberately not in
+/// sorted order), signed with one mistake.
+async fn hmac_attempt(base: &str, token: &LiveSessionToken, bug: HmacBug, nonce: &str) -> (u16, Value) {
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    use ibkr_probe::oauth::encode::{Space, percent_encode};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let creds = generated().credentials().unwrap();
+    let path = "/iserver/marketdata/snapshot";
+    let query = "fields=31,84&conids=265598";
+    let url = format!("{base}{path}?{query}");
+    let timestamp = if bug == HmacBug::TimestampMillis {
+        millis_now()
+    } else {
+        header::timestamp(SystemTime::now())
+    };
+    // Sent in this (unsorted) order: the token first.
+    let params = [
+        ("oauth_token", creds.access_token.as_str()),
+        ("oauth_consumer_key", creds.consumer_key.as_str()),
+        ("oauth_nonce", nonce),
+        ("oauth_signature_method", "HMAC-SHA256"),
+        ("oauth_timestamp", timestamp.as_str()),
+    ];
+    let with_realm: Vec<(&str, &str)> = params
+        .iter()
+        .copied()
+        .chain([("realm", creds.realm.as_str())])
+        .collect();
+    let base_for = |method: &str, url: &str, oauth: &[(&str, &str)]| {
+        base_string(
+            &SigningRequest {
+                method,
+                url,
+                form: &[],
+                oauth,
+            },
+            QueryConvention::InBaseString,
+        )
+    };
+    let (bare, _) = url.split_once('?').unwrap();
+    let host_swapped = url.replace("127.0.0.1", "localhost");
+    let text = match bug {
+        HmacBug::RealmInBaseString => base_for("GET", &url, &with_realm),
+        HmacBug::SlashUnencoded => {
+            let right = base_for("GET", &url, &params);
+            let (method, rest) = right.split_once('&').unwrap();
+            let (signed_url, pairs) = rest.split_once('&').unwrap();
+            format!("{method}&{}&{pairs}", signed_url.replace("%2F", "/"))
+        }
+        HmacBug::ParametersUnsorted => {
+            let joined: Vec<String> = query
+                .split('&')
+                .map(str::to_owned)
+                .chain(params.iter().map(|(n, v)| format!("{n}={v}")))
+                .collect();
+            format!(
+                "GET&{}&{}",
+                percent_encode(bare, Space::Plus),
+                percent_encode(&joined.join("&"), Space::Plus)
+            )
+        }
+        HmacBug::QueryInUrl => {
+            let mut sorted = params.to_vec();
+            sorted.sort();
+            let joined: Vec<String> = sorted.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            format!(
+                "GET&{}&{}",
+                percent_encode(&url, Space::Plus),
+                percent_encode(&joined.join("&"), Space::Plus)
+            )
+        }
+        HmacBug::TrailingSlash => base_for("GET", &format!("{base}{path}/?{query}"), &params),
+        HmacBug::Scheme => base_for("GET", &format!("http://api.ibkr.com/v1/api{path}?{query}"), &params),
+        HmacBug::Host => base_for("GET", &host_swapped, &params),
+        HmacBug::PathPrefix => base_for("GET", &url.replace("/v1/api", ""), &params),
+        HmacBug::MethodDiffers => base_for("POST", &url, &params),
+        _ => base_for("GET", &url, &params),
+    };
+    let signature = match bug {
+        HmacBug::LstAsText => {
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(token.to_base64().expose().as_bytes()).unwrap();
+            mac.update(text.as_bytes());
+            b64.encode(mac.finalize().into_bytes())
+        }
+        HmacBug::HmacSha1 => {
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.expose_bytes()).unwrap();
+            mac.update(text.as_bytes());
+            b64.encode(mac.finalize().into_bytes())
+        }
+        HmacBug::SignatureEncodedTwice => percent_encode(&sign::hmac_sha256(token, text.as_bytes()), Space::Percent),
+        _ => sign::hmac_sha256(token, text.as_bytes()),
+    };
+    let response = reqwest::Client::new()
+        .get(&url)
+        .header(
+            "authorization",
+            header::authorization_header(&creds.realm, &params, &signature),
+        )
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A client making one mistake at a time in ordinary requests: IBKR's body, and the mock's log
+/// names the mistake.
+#[tokio::test]
+async fn the_mock_log_names_each_request_signing_mistake() {
+    let (mock, log) = start_mock(|_| {}).await;
+    let base = mock.base_url();
+    let token = lst_attempt(&base, Bug::None, "names-lst").await.token.unwrap();
+    let (status, _) = hmac_attempt(&base, &token, HmacBug::LstAsText, "control").await;
+    assert_eq!(status, 401);
+    for (i, bug) in HmacBug::ALL.into_iter().enumerate() {
+        let (status, body) = hmac_attempt(&base, &token, bug, &format!("names-{i}")).await;
+        assert_eq!(status, 401, "{bug:?}");
+        assert_eq!(
+            body,
+            json!({"error": "Invalid signature"}),
+            "{bug:?}: IBKR's body, nothing more"
+        );
+        assert!(log.last().contains(bug.named()), "{bug:?}: {}", log.last());
+    }
+    mock.stop().await;
+}
+
 /// What a hand-written, possibly buggy client sends for the LST.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Bug {
     None,
-    WrongSignatureKey,
+    /// Signed with a key IBKR has never seen.
+    ForeignKey,
+    /// Signed with the encryption key.
+    SwappedKeys,
     NoPrepend,
     UppercasePrepend,
+    PrependBase64,
+    /// The access token secret used as the portal gave it, never decrypted.
+    PrependEncryptedText,
+    PrependEncryptedHex,
+    RsaSha1,
     RealmInBaseString,
     StaleTimestamp,
+    TimestampMillis,
     UnknownConsumer,
     WrongRealm,
     UnknownToken,
@@ -259,25 +485,35 @@ struct Attempt {
     status: u16,
     body: Value,
     token: Option<LiveSessionToken>,
-    padded_token: Option<LiveSessionToken>,
+    /// The LST of a client that pads K to the prime's length (256 bytes), and K's own length.
+    padded_token: Option<(LiveSessionToken, usize)>,
 }
 
 async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
     let creds = generated().credentials().unwrap();
     let secret = lst::decrypt_access_token_secret(&creds.encryption_key, creds.access_token_secret.expose()).unwrap();
     let mut prepend = lst::prepend(&secret).expose().clone();
-    match bug {
-        Bug::NoPrepend => prepend.clear(),
-        Bug::UppercasePrepend => prepend = prepend.to_uppercase(),
-        _ => {}
+    {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        match bug {
+            Bug::NoPrepend => prepend.clear(),
+            Bug::UppercasePrepend => prepend = prepend.to_uppercase(),
+            Bug::PrependBase64 => prepend = b64.encode(secret.expose()),
+            Bug::PrependEncryptedText => prepend = creds.access_token_secret.expose().clone(),
+            Bug::PrependEncryptedHex => {
+                prepend = hex::encode(b64.decode(creds.access_token_secret.expose()).unwrap());
+            }
+            _ => {}
+        }
     }
     let a = DhExponent::generate(&mut SystemRandom, 32).unwrap();
     let challenge = dh::challenge_hex(&creds.dh_params, &a);
     let url = format!("{base}/oauth/live_session_token");
-    let timestamp = if bug == Bug::StaleTimestamp {
-        header::timestamp(SystemTime::now() - Duration::from_secs(900))
-    } else {
-        header::timestamp(SystemTime::now())
+    let timestamp = match bug {
+        Bug::StaleTimestamp => header::timestamp(SystemTime::now() - Duration::from_secs(900)),
+        Bug::TimestampMillis => millis_now(),
+        _ => header::timestamp(SystemTime::now()),
     };
     let consumer = if bug == Bug::UnknownConsumer {
         "NOTACONS1"
@@ -313,12 +549,12 @@ async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
         oauth: &signed,
     };
     let base_text = lst_base_string(&Secret::new(prepend), &request, QueryConvention::InBaseString);
-    let key = if bug == Bug::WrongSignatureKey {
-        &creds.encryption_key
-    } else {
-        &creds.signature_key
+    let signature = match bug {
+        Bug::SwappedKeys => sign::rsa_sha256(&creds.encryption_key, base_text.expose().as_bytes()).unwrap(),
+        Bug::ForeignKey => sign::rsa_sha256(foreign_key(), base_text.expose().as_bytes()).unwrap(),
+        Bug::RsaSha1 => rsa_sha1_with_the_rsa_crate(base_text.expose().as_bytes()),
+        _ => sign::rsa_sha256(&creds.signature_key, base_text.expose().as_bytes()).unwrap(),
     };
-    let signature = sign::rsa_sha256(key, base_text.expose().as_bytes()).unwrap();
     params.sort();
     let authorization = header::authorization_header(realm, &params, &signature);
     let response = reqwest::Client::new()
@@ -337,7 +573,10 @@ async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
         let unsigned = k.expose().strip_prefix(&[0u8]).unwrap_or(k.expose());
         let mut padded = vec![0u8; 256 - unsigned.len()];
         padded.extend_from_slice(unsigned);
-        padded_token = Some(LiveSessionToken::derive(&Secret::new(padded), &secret));
+        padded_token = Some((
+            LiveSessionToken::derive(&Secret::new(padded), &secret),
+            k.expose().len(),
+        ));
     }
     Attempt {
         status,
@@ -352,8 +591,14 @@ async fn mock_refuses_each_known_lst_mistake_with_ibkrs_body_and_says_why() {
     let (mock, log) = start_mock(|_| {}).await;
     let base = mock.base_url();
     let cases = [
-        (Bug::WrongSignatureKey, "LST failed", "does not verify"),
+        (Bug::ForeignKey, "LST failed", "does not verify"),
+        (Bug::SwappedKeys, "LST failed", "signed with the encryption key"),
         (Bug::NoPrepend, "LST failed", "without the prepend"),
+        (Bug::PrependBase64, "LST failed", "base64, not hex"),
+        (Bug::PrependEncryptedText, "LST failed", "never decrypted"),
+        (Bug::PrependEncryptedHex, "LST failed", "still-encrypted"),
+        (Bug::RsaSha1, "LST failed", "RSA-SHA1 was used"),
+        (Bug::TimestampMillis, "LST failed", "in milliseconds"),
         (Bug::UppercasePrepend, "LST failed", "uppercase"),
         (Bug::RealmInBaseString, "LST failed", "realm is in the base string"),
         (Bug::StaleTimestamp, "LST failed", "stale oauth_timestamp"),
@@ -395,7 +640,7 @@ async fn k_padded_to_the_prime_length_is_named_when_its_hmac_fails() {
     // About half of all handshakes give a K whose Java encoding is not 256 bytes: retry until one does.
     for attempt in 0..40 {
         let result = lst_attempt(&base, Bug::None, &format!("k-nonce-{attempt}")).await;
-        let (Some(good), Some(padded)) = (result.token, result.padded_token) else {
+        let (Some(good), Some((padded, k_len))) = (result.token, result.padded_token) else {
             panic!("{}", result.body)
         };
         if good.expose_bytes() == padded.expose_bytes() {
@@ -434,7 +679,13 @@ async fn k_padded_to_the_prime_length_is_named_when_its_hmac_fails() {
             response.json::<Value>().await.unwrap(),
             json!({"error": "Invalid signature"})
         );
-        assert!(log.last().contains("K padded to the prime's length"), "{}", log.last());
+        // A 257-byte K (sign byte) padded to 256 is K without its sign byte: the better name.
+        let named = if k_len == 257 {
+            "K lacks its leading 00 sign byte"
+        } else {
+            "K is padded to the prime's length"
+        };
+        assert!(log.last().contains(named), "K of {k_len} bytes: {}", log.last());
         mock.stop().await;
         return;
     }
@@ -462,13 +713,21 @@ async fn no_secret_in_logs_errors_or_debug_output() {
         .await
         .unwrap();
     for bug in [
-        Bug::WrongSignatureKey,
+        Bug::SwappedKeys,
         Bug::NoPrepend,
         Bug::UppercasePrepend,
+        Bug::PrependBase64,
+        Bug::PrependEncryptedText,
+        Bug::PrependEncryptedHex,
+        Bug::RsaSha1,
         Bug::RealmInBaseString,
     ] {
         let attempt = lst_attempt(&base, bug, &format!("leak-{bug:?}")).await;
         outputs.push(attempt.body.to_string());
+    }
+    for mistake in HmacBug::ALL {
+        let (_, body) = hmac_attempt(&base, &token, mistake, &format!("leak-{mistake:?}")).await;
+        outputs.push(body.to_string());
     }
     let wrong = client(format!("{base}/nope"));
     outputs.push(wrong.live_session_token().await.unwrap_err().to_string());

@@ -120,6 +120,8 @@ impl GeneratedCredentials {
             access_token_secret_plain: self.secret_plain.clone(),
             signature_public_key: self.signature_public.clone(),
             dh_params: self.dh_params.clone(),
+            encryption_public_key: Some(self.encryption_public.clone()),
+            access_token_secret_encrypted: Some(self.access_token_secret.clone()),
         }
     }
 

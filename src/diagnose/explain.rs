@@ -75,12 +75,12 @@ fn ibkr_message(text: &str) -> Option<(String, Option<u64>)> {
     )
 }
 
-/// The text as JSON, also when it is a Python repr (`{'AAPL': {}}`, `True`, `None`).
+/// The text as JSON, also when it is a Python repr (`{'AAPL': {}}`, `True`, `None`) or follows
+/// a log line's prefix.
 fn as_json(text: &str) -> Option<serde_json::Value> {
     let text = text.trim();
-    if !(text.starts_with('{') || text.starts_with('[')) {
-        return None;
-    }
+    let start = text.find(['{', '['])?;
+    let text = &text[start..];
     serde_json::from_str(text).ok().or_else(|| {
         let converted = text
             .replace('\'', "\"")

@@ -8,6 +8,7 @@ use num_bigint::BigUint;
 
 use super::credentials::ServerCredentials;
 use crate::oauth::header::AuthorizationHeader;
+use crate::oauth::mistakes::{self, Mistake, PublicKeys, Signed};
 use crate::oauth::{LiveSessionToken, QueryConvention, Secret, SigningRequest, base_string, dh, lst_base_string, sign};
 
 /// Why a request was refused: `message` is what IBKR's body says, `reason` what the log says.
@@ -35,6 +36,23 @@ pub struct IncomingRequest<'a> {
     /// the address (ibind sends `Host: api.ibkr.com` while signing the mock's address).
     pub urls: &'a [String],
     pub header: &'a AuthorizationHeader,
+}
+
+/// The signed parameters in the order the client sent them (for the unsorted-parameters mistake).
+fn sent_order(header: &AuthorizationHeader) -> Vec<(&str, &str)> {
+    header
+        .params
+        .iter()
+        .filter(|(name, _)| name != "oauth_signature")
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
+fn public_keys(credentials: &ServerCredentials) -> PublicKeys<'_> {
+    PublicKeys {
+        signature: credentials.signature_public_key.pkcs1_der(),
+        encryption: credentials.encryption_public_key.as_ref().map(|k| k.pkcs1_der()),
+    }
 }
 
 fn oauth_params(header: &AuthorizationHeader) -> Vec<(&str, &str)> {
@@ -92,13 +110,14 @@ fn check_identity(
     let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let skew = now_secs.abs_diff(seconds);
     if skew > window.as_secs() {
-        return Err(refuse(
-            LST_FAILED,
-            format!(
+        let reason = match mistakes::timestamp_mistake(timestamp, now_secs, window.as_secs()) {
+            Some(mistake) => mistake.describe().to_owned(),
+            None => format!(
                 "stale oauth_timestamp: {skew} s from the server's clock (allowed {} s)",
                 window.as_secs()
             ),
-        ));
+        };
+        return Err(refuse(LST_FAILED, reason));
     }
     if header.get("oauth_nonce").is_none_or(str::is_empty) {
         return Err(refuse(LST_FAILED, "oauth_nonce is missing"));
@@ -114,7 +133,7 @@ pub struct LstGrant {
     pub token: LiveSessionToken,
     pub signature_hex: String,
     /// LSTs a client would derive from common K-encoding bugs, to name them when its HMACs fail.
-    pub buggy_variants: Vec<(&'static str, LiveSessionToken)>,
+    pub buggy_variants: Vec<(Mistake, LiveSessionToken)>,
 }
 
 /// Verifies `POST /oauth/live_session_token` and, if it is right, runs the server's half of DH.
@@ -168,15 +187,32 @@ pub fn live_session_token(
         })
     };
     if !verifies(prepend.expose(), None) {
-        let realm = credentials.realm.as_str();
-        let reason = if verifies("", None) {
-            "signature is over the base string without the prepend: put the decrypted access token secret (hex) in front"
-        } else if verifies(&prepend.expose().to_uppercase(), None) {
-            "the prepend is uppercase hex: IBKR expects lowercase"
-        } else if verifies(prepend.expose(), Some(("realm", realm))) {
-            "realm is in the base string: it belongs only in the Authorization header"
-        } else {
-            "RSA-SHA256 signature does not verify: wrong signature key (not the public_signature.pem uploaded), a wrong prepend (secret decrypted with the wrong key?), or a different base string"
+        let encrypted = credentials
+            .access_token_secret_encrypted
+            .as_ref()
+            .map(|s| s.expose().as_str());
+        let sent = sent_order(header);
+        let mistake = request.urls.iter().find_map(|url| {
+            let signed = Signed {
+                method: request.method,
+                url,
+                form: &[],
+                oauth: &sent,
+                realm: &credentials.realm,
+            };
+            let candidates = mistakes::lst_request_candidates(
+                &signed,
+                mistakes::IBKR_ACCEPTS,
+                &credentials.access_token_secret_plain,
+                encrypted,
+            );
+            mistakes::find(&candidates, signature, &public_keys(credentials))
+        });
+        let reason = match mistake {
+            Some(mistake) => mistake.describe(),
+            None => {
+                "RSA-SHA256 signature does not verify: wrong signature key (not the public_signature.pem uploaded), a wrong prepend (secret decrypted with the wrong key?), or a different base string"
+            }
         };
         return Err(refuse(LST_FAILED, reason));
     }
@@ -188,24 +224,10 @@ pub fn live_session_token(
     let secret = &credentials.access_token_secret_plain;
     let token = LiveSessionToken::derive(&k, secret);
     let signature_hex = token.signature(&credentials.consumer_key);
-    let prime_len = (params.prime_bits() as usize).div_ceil(8);
-    let k_bytes = k.expose();
-    let unsigned = k_bytes.strip_prefix(&[0u8]).unwrap_or(k_bytes);
-    let mut padded = vec![0u8; prime_len.saturating_sub(unsigned.len())];
-    padded.extend_from_slice(unsigned);
-    let mut buggy_variants = Vec::new();
-    if padded != *k_bytes {
-        buggy_variants.push((
-            "K padded to the prime's length",
-            LiveSessionToken::derive(&Secret::new(padded), secret),
-        ));
-    }
-    if unsigned != k_bytes.as_slice() {
-        buggy_variants.push((
-            "K without its leading 00 sign byte",
-            LiveSessionToken::derive(&Secret::new(unsigned.to_vec()), secret),
-        ));
-    }
+    let buggy_variants = mistakes::k_encodings(&k, params.prime_bits())
+        .into_iter()
+        .map(|(mistake, k)| (mistake, LiveSessionToken::derive(&k, secret)))
+        .collect();
     Ok(LstGrant {
         dh_response_hex,
         shared_secret: k,
@@ -230,7 +252,7 @@ pub fn hmac_request(
     request: &IncomingRequest<'_>,
     now: SystemTime,
     window: Duration,
-    token: Option<(&LiveSessionToken, &[(&'static str, LiveSessionToken)])>,
+    token: Option<(&LiveSessionToken, &[(Mistake, LiveSessionToken)])>,
 ) -> Result<Accepted, Refusal> {
     let header = request.header;
     check_identity(credentials, header, "HMAC-SHA256", now, window, None)
@@ -267,19 +289,21 @@ pub fn hmac_request(
     if verifies(lst, QueryConvention::PerValueEncoded, None) {
         return Ok(Accepted::SpecOnly);
     }
-    let reason = if let Some((bug, _)) = variants.iter().find(|(_, key)| {
-        verifies(key, QueryConvention::UrlOnly, None) || verifies(key, QueryConvention::InBaseString, None)
-    }) {
-        format!("HMAC-SHA256 verifies with an LST derived from {bug}: encode K like Java's BigInteger.toByteArray()")
-    } else if verifies(
-        lst,
-        QueryConvention::UrlOnly,
-        Some(("realm", credentials.realm.as_str())),
-    ) {
-        "realm is in the base string: it belongs only in the Authorization header".to_owned()
-    } else {
-        "HMAC-SHA256 signature does not verify with this session's LST (LST bytes, base string or URL differ)"
-            .to_owned()
+    let sent = sent_order(header);
+    let mistake = request.urls.iter().find_map(|url| {
+        let signed = Signed {
+            method: request.method,
+            url,
+            form: &[],
+            oauth: &sent,
+            realm: &credentials.realm,
+        };
+        let candidates = mistakes::hmac_request_candidates(&signed, mistakes::IBKR_ACCEPTS, lst, variants);
+        mistakes::find(&candidates, signature, &public_keys(credentials))
+    });
+    let reason = match mistake {
+        Some(mistake) => mistake.describe(),
+        None => "HMAC-SHA256 signature does not verify with this session's LST (LST bytes, base string or URL differ)",
     };
     Err(refuse(INVALID_SIGNATURE, reason))
 }

@@ -5,10 +5,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
-use crate::oauth::{DhParams, RsaPublicKey, Secret, SecretBytes};
+use crate::oauth::{DhParams, RsaPublicKey, Secret, SecretBytes, SecretString};
 
-/// The server's record of a consumer: its public signature key, the access token and the
-/// plain access token secret (IBKR encrypted it for the consumer, so it knows the plaintext).
+/// The server's record of a consumer: its public keys, the access token and the access token
+/// secret (IBKR encrypted it for the consumer, so it knows the plaintext and the ciphertext).
 #[derive(Clone)]
 pub struct ServerCredentials {
     pub consumer_key: String,
@@ -17,6 +17,9 @@ pub struct ServerCredentials {
     pub access_token_secret_plain: SecretBytes,
     pub signature_public_key: RsaPublicKey,
     pub dh_params: DhParams,
+    /// For naming mistakes only (swapped keys, an undecrypted secret); older files lack them.
+    pub encryption_public_key: Option<RsaPublicKey>,
+    pub access_token_secret_encrypted: Option<SecretString>,
 }
 
 impl std::fmt::Debug for ServerCredentials {
@@ -40,6 +43,10 @@ struct ServerFile {
     access_token_secret_plain_hex: String,
     signature_public_key_pem: String,
     dh_param_pem: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption_public_key_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token_secret_b64: Option<String>,
 }
 
 impl ServerCredentials {
@@ -53,6 +60,8 @@ impl ServerCredentials {
             access_token_secret_plain_hex: hex::encode(self.access_token_secret_plain.expose()),
             signature_public_key_pem: self.signature_public_key.to_pem(),
             dh_param_pem: self.dh_params.to_pkcs3_pem(),
+            encryption_public_key_pem: self.encryption_public_key.as_ref().map(RsaPublicKey::to_pem),
+            access_token_secret_b64: self.access_token_secret_encrypted.as_ref().map(|s| s.expose().clone()),
         };
         serde_json::to_string_pretty(&file).unwrap_or_default() + "\n"
     }
@@ -73,6 +82,13 @@ impl ServerCredentials {
             signature_public_key: RsaPublicKey::from_pem(&file.signature_public_key_pem)
                 .map_err(|e| invalid_field("signature_public_key_pem", e))?,
             dh_params: DhParams::from_pkcs3_pem(&file.dh_param_pem).map_err(|e| invalid_field("dh_param_pem", e))?,
+            encryption_public_key: file
+                .encryption_public_key_pem
+                .as_deref()
+                .map(RsaPublicKey::from_pem)
+                .transpose()
+                .map_err(|e| invalid_field("encryption_public_key_pem", e))?,
+            access_token_secret_encrypted: file.access_token_secret_b64.map(Secret::new),
             consumer_key: file.consumer_key,
             realm: file.realm,
             access_token: file.access_token,

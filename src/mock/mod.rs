@@ -75,7 +75,7 @@ impl MockConfig {
 struct Session {
     token: LiveSessionToken,
     expires: SystemTime,
-    buggy_variants: Vec<(&'static str, LiveSessionToken)>,
+    buggy_variants: Vec<(crate::oauth::mistakes::Mistake, LiveSessionToken)>,
     /// `Some` once `ssodh/init` opened the brokerage session.
     brokerage: Option<Brokerage>,
     last_request: Instant,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod header;
 pub mod keys;
 pub mod lst;
+pub mod mistakes;
 pub mod prime;
 pub mod random;
 pub mod request;

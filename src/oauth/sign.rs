@@ -1,7 +1,9 @@
 //! Signatures: RSA-SHA256 (PKCS#1 v1.5) with the signature key for the LST request, and
 //! HMAC-SHA256 with the LST's bytes for every other request. Both are base64, not yet URL-encoded.
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey};
+use aws_lc_rs::signature::{
+    RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, UnparsedPublicKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
@@ -52,12 +54,28 @@ pub fn rsa_sha256(key: &RsaPrivateKey, data: &[u8]) -> Result<String, Error> {
     Ok(BASE64.encode(&signature))
 }
 
+/// The hash inside a signature: SHA-256 is IBKR's; SHA-1 only ever as a client's mistake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    Sha256,
+    Sha1,
+}
+
 /// Checks a base64 RSA-SHA256 signature against a PKCS#1 `RSAPublicKey` DER.
 pub fn verify_rsa_sha256(public_key_pkcs1_der: &[u8], data: &[u8], signature_b64: &str) -> bool {
+    verify_rsa(public_key_pkcs1_der, Digest::Sha256, data, signature_b64)
+}
+
+/// Checks a base64 RSA PKCS#1 v1.5 signature with the given hash.
+pub fn verify_rsa(public_key_pkcs1_der: &[u8], digest: Digest, data: &[u8], signature_b64: &str) -> bool {
     let Ok(signature) = BASE64.decode(signature_b64) else {
         return false;
     };
-    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, public_key_pkcs1_der)
+    let algorithm = match digest {
+        Digest::Sha256 => &RSA_PKCS1_2048_8192_SHA256,
+        Digest::Sha1 => &RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+    };
+    UnparsedPublicKey::new(algorithm, public_key_pkcs1_der)
         .verify(data, &signature)
         .is_ok()
 }
