@@ -327,6 +327,10 @@ fn compare_names_each_known_mistake() {
     let mut upper = base.clone();
     upper["expect_prepend_hex"] = Value::from(base["expect_prepend_hex"].as_str().unwrap().to_uppercase());
     cases.push((upper, "prepend", "uppercase"));
+    let mut encrypted = base.clone();
+    let ciphertext = B64.decode(base["access_token_secret"].as_str().unwrap()).unwrap();
+    encrypted["expect_prepend_hex"] = Value::from(hex::encode(ciphertext));
+    cases.push((encrypted, "prepend", "still-encrypted"));
     let mut not_hex = base.clone();
     not_hex["expect_prepend_hex"] = base["expect_access_token_secret_plain_b64"].clone();
     cases.push((not_hex, "prepend", "base64, not hex"));

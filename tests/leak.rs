@@ -166,6 +166,7 @@ async fn no_command_prints_a_secret() {
         }
         run(&["diagnose"]);
         run(&["explain", "LST failed"]);
+        run(&["explain", "--file", "tests/data/logs/ibind-bot.log"]);
         // The mock command's own log, with a client run through it.
         let mut mock = bin()
             .args(["mock", "--listen", "127.0.0.1:0", "--credentials"])
