@@ -42,7 +42,7 @@ static STATUS: LazyLock<Regex> = LazyLock::new(|| {
         r"|\bhttp(?:/\d(?:\.\d)?)?(?: error)?[\s:]+(\d{3})\b",
         r"|\bstatus[- _]?code[\s:=]*(\d{3})\b",
         r"|^\s*error:?\s*(\d{3})\s*$",
-        r"|\b(\d{3})\s+(?:gone|unauthorized|forbidden|not found|bad request|too many requests|internal server error|service unavailable)\b",
+        r"|\b(\d{3})\s*(?:::)?\s*(?:gone|unauthorized|forbidden|not found|bad request|too many requests|internal server error|service unavailable)\b",
     ))
     .unwrap_or_else(|e| unreachable!("a fixed pattern: {e}"))
 });
@@ -399,6 +399,7 @@ mod tests {
         assert_eq!(status("status-code: 401, content: b'{}'"), Some(401));
         assert_eq!(status("Error: 401\n{}"), Some(401));
         assert_eq!(status("Request failed with status code 403"), Some(403));
+        assert_eq!(status("500 :: Internal Server Error ::"), Some(500));
         assert_eq!(status("all is well"), None);
         assert!(!is_empty_snapshot(&serde_json::json!([{"conid": 1, "31": "101.5"}])));
         assert!(!is_empty_snapshot(&serde_json::json!({"error": "x"})));
