@@ -245,9 +245,10 @@ struct RunArgs {
     allow_trading: bool,
     #[command(flatten)]
     source: CredentialSource,
-    /// Requests per second across the whole run (IBKR allows about 10).
-    #[arg(long, default_value_t = 10.0)]
-    rate: f64,
+    /// Requests per second across the whole run: default 10 (IBKR's limit) against live IBKR and
+    /// a separate mock; the embedded mock runs unpaced unless this is given.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Per-request timeout.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     timeout: std::time::Duration,
@@ -572,8 +573,14 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
     } else {
         ibkr_probe::scenario::run::Target::Mock
     };
+    // The embedded mock and replays answer at machine speed; IBKR gets its pacing.
+    let embedded = matches!(
+        target,
+        ibkr_probe::scenario::run::Target::Mock | ibkr_probe::scenario::run::Target::Replay { .. }
+    );
+    let rate = args.rate.unwrap_or(if embedded { 0.0 } else { 10.0 });
     let client = ibkr_probe::client::ClientOptions {
-        rate: args.rate,
+        rate,
         timeout: args.timeout,
         verbosity: verbose,
         ..ibkr_probe::client::ClientOptions::default()

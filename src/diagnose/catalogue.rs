@@ -147,6 +147,11 @@ const WARMUP: Cause = cause(
     "The first snapshot request for a conid only subscribes: it returns no fields (or only conid), and the values come on a later request.",
     "Request once, then poll (about 1 s apart) until the fields arrive; ibkr-probe's snapshot-warmup scenario shows the pattern.",
 );
+const SMD_EXPIRY: Cause = cause(
+    "smd-expiry",
+    "Since April 2026 IBKR ends each websocket market-data (smd) subscription after a fixed time (10 minutes in its changelog, 15 in its docs and support's words), while the socket stays open.",
+    "Send smd+CONID again about every 9 minutes.",
+);
 const TIMEOUT_NETWORK: Cause = cause(
     "network",
     "The client's own network: DNS, a proxy, TLS interception or a firewall between it and api.ibkr.com.",
@@ -459,6 +464,52 @@ pub const CATALOGUE: &[Entry] = &[
             "Upgrade the client (ibind after PR 149 skips UTF-8 validation) or decode leniently.",
         )],
         sources: &["https://github.com/Voyz/ibind/issues/148 (2026-04)"],
+    },
+    Entry {
+        title: "market-data stream ended by itself",
+        matches: &[Match::Text(&["terminateautomatically"])],
+        meaning: "IBKR ends websocket market-data (smd) subscriptions after a fixed time; no message announces it.",
+        causes: &[SMD_EXPIRY],
+        sources: &["https://github.com/Voyz/ibind/issues/145 (2026-04-16)"],
+    },
+    Entry {
+        title: "websocket stream went quiet",
+        matches: &[Match::Text(&[
+            "cantreceivethemessages",
+            "stoppedreceiving",
+            "nodataaftersubscrib",
+            "nomessagesafter",
+        ])],
+        meaning: "The websocket stays open but a subscribed topic sends nothing more.",
+        causes: &[
+            cause(
+                "orders-filter-cache",
+                "For order updates (sor): a GET /iserver/account/orders call with `filters` stops order details from reaching the websocket until a call with force=true.",
+                "Call /iserver/account/orders?force=true after every filtered call and before subscribing to sor.",
+            ),
+            SMD_EXPIRY,
+            IDLE,
+            NO_DATA_PERMISSION,
+        ],
+        sources: &["https://github.com/Voyz/ibind/issues/129 (2025-09-03)"],
+    },
+    Entry {
+        title: "websocket closed (1000)",
+        matches: &[Match::Text(&[
+            "on_closeerror:1000",
+            "closecode1000",
+            "closedwithcode1000",
+        ])],
+        meaning: "The server closed the websocket with a normal-closure code and no reason; no public report established why.",
+        causes: &[NO_SESSION_INIT, IDLE, RESTART],
+        sources: &["https://github.com/Voyz/ibind/issues/7 (2024-05-31)"],
+    },
+    Entry {
+        title: "websocket without an authenticated session",
+        matches: &[Match::Text(&["lackofauthentication", "acquiringsessioncookiefailed"])],
+        meaning: "The websocket reconnected, but the session behind it is no longer authenticated, so subscriptions cannot be made again.",
+        causes: &[RESTART, NO_SESSION_INIT, TIMEOUT_NETWORK],
+        sources: &["https://github.com/Voyz/ibind/issues/81 (2025-03-26)"],
     },
     Entry {
         title: "Resource not found",

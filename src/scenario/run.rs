@@ -248,6 +248,10 @@ pub async fn run(
             let mut config = MockConfig::new(generated.server());
             config.log = log.sink();
             config.replay = replay;
+            if options.client.rate == 0.0 {
+                // An unpaced run: the embedded mock's pacing check would only get in the way.
+                config.rate_limit = u32::MAX;
+            }
             let server = start_mock(config).await?;
             let endpoint = Endpoint {
                 base_url: server.base_url(),
