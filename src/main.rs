@@ -149,7 +149,7 @@ struct DiagnoseArgs {
     #[arg(long)]
     online: bool,
     /// Base URL for --online (default https://api.ibkr.com/v1/api).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_base_url)]
     base_url: Option<String>,
     /// Print JSON.
     #[arg(long, global = true)]
@@ -173,7 +173,7 @@ struct ActivationArgs {
     #[command(flatten)]
     source: CredentialSource,
     /// Base URL (default https://api.ibkr.com/v1/api), e.g. a local `ibkr-probe mock`.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_base_url)]
     base_url: Option<String>,
     /// Repeat until the key is active or --timeout passes.
     #[arg(long)]
@@ -229,7 +229,7 @@ struct RunArgs {
     #[arg(long, requires = "record")]
     overwrite: bool,
     /// Base URL for live runs (implies --target live), e.g. a separately started `ibkr-probe mock`.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_base_url)]
     base_url: Option<String>,
     /// Write a report: json=FILE or junit=FILE (FILE `-`: standard output). Repeatable.
     #[arg(long = "report")]
@@ -293,6 +293,21 @@ impl CredentialArgs {
         .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
         .collect()
     }
+}
+
+/// An http(s) URL without a query, e.g. http://127.0.0.1:5000/v1/api.
+fn parse_base_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("{text:?}: expected an http:// or https:// URL, e.g. https://api.ibkr.com/v1/api"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || text.contains(['?', '#', ' ']) {
+        return Err(format!(
+            "{text:?}: expected scheme://host[:port]/path without a query, e.g. http://127.0.0.1:5000/v1/api"
+        ));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {

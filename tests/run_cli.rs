@@ -204,6 +204,78 @@ fn a_run_that_would_test_less_than_asked_is_refused() {
 }
 
 #[test]
+fn errors_are_written_for_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let step = "steps:\n  - name: a\n    request: {path: /tickle}\n";
+    let cases = [
+        (
+            format!("name: x\n{step}    expect: {{status: ok}}\n"),
+            "expected an HTTP status such as 200",
+        ),
+        (
+            format!("name: x\n{step}    expect: {{status: -5}}\n"),
+            "-5 is not an HTTP status",
+        ),
+        (format!("name: x\nname: y\n{step}"), "each key may appear once"),
+    ];
+    for (i, (yaml, expected)) in cases.iter().enumerate() {
+        let file = write(dir.path(), &format!("s{i}.yaml"), yaml);
+        let out = bin().arg("run").arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let all = text(&out);
+        assert!(all.contains(expected), "{expected:?} in {all}");
+        for internal in ["untagged enum", "StatusExpect", "DuplicateKeyPolicy", "invalid u64"] {
+            assert!(!all.contains(internal), "{internal} in {all}");
+        }
+    }
+    let out = bin().args(["run", "no-such-folder/"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("no-such-folder/: no such file or folder"),
+        "{}",
+        text(&out)
+    );
+    assert!(!text(&out).contains(":0:0"), "{}", text(&out));
+    let out = bin().args(["run", "--base-url", "not-a-url"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a bad flag value is a bad command line: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("expected an http:// or https:// URL"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_server_failure_on_a_step_with_expect_status_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "fails.yaml",
+        "name: server fails\nmock: {faults: [\"server-error\"]}\nsteps:\n  - name: lst\n    lst: {}\n  - name: tickle\n    request: {method: POST, path: /tickle}\n    expect: {status: 200}\n",
+    );
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let file = write(
+        dir.path(),
+        "wrong.yaml",
+        "name: wrong status\nsteps:\n  - name: lst\n    lst: {}\n  - name: tickle\n    request: {method: POST, path: /tickle}\n    expect: {status: 201}\n",
+    );
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a 2xx other than expected is a failed check: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("expected status 201, got 200"), "{}", text(&out));
+}
+
+#[test]
 fn a_report_on_standard_output_moves_the_terminal_report_to_standard_error() {
     let out = bin()
         .args(["run", "scenarios/auth.yaml", "--report", "json=-"])

@@ -12,14 +12,25 @@ use super::path::JsonPath;
 use super::template;
 
 /// A scenario file that cannot be used, with the position of the problem.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
     pub path: PathBuf,
     pub line: u64,
     pub column: u64,
     pub message: String,
 }
+
+impl std::fmt::Display for ScenarioError {
+    /// `file:line:column: message`, or `file: message` when the problem has no position.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.path.display(), self.message),
+            line => write!(f, "{}:{line}:{}: {}", self.path.display(), self.column, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
 
 /// A checked predicate: path and pattern compiled once.
 #[derive(Debug, Clone)]
@@ -136,6 +147,12 @@ fn yaml_error(path: &Path, error: &serde_saphyr::Error) -> ScenarioError {
         Some((prefix, rest)) if prefix.starts_with("line ") => rest,
         _ => message,
     };
+    // The YAML library's advice to its programmer is no use to the person writing the file.
+    let message = message.replace(
+        ", set DuplicateKeyPolicy in Options if acceptable",
+        "; each key may appear once in a mapping",
+    );
+    let message = message.as_str();
     ScenarioError {
         path: path.to_path_buf(),
         line,

@@ -135,11 +135,54 @@ pub struct SnapshotExpect {
 }
 
 /// `status: 200` or `status: [200, 201]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum StatusExpect {
     One(u16),
     Any(Vec<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusExpect {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        fn code<E: serde::de::Error>(value: u64) -> Result<u16, E> {
+            u16::try_from(value)
+                .ok()
+                .filter(|s| (100..=599).contains(s))
+                .ok_or_else(|| E::custom(format!("{value} is not an HTTP status (100 to 599)")))
+        }
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = StatusExpect;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an HTTP status such as 200, or a list such as [200, 201]")
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<StatusExpect, E> {
+                code(value).map(StatusExpect::One)
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<StatusExpect, E> {
+                Err(E::custom(format!("{value} is not an HTTP status (100 to 599)")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusExpect, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(value) = seq.next_element::<u64>()? {
+                    codes.push(code(value)?);
+                }
+                Ok(StatusExpect::Any(codes))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl std::fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::One(status) => write!(f, "{status}"),
+            Self::Any(list) => {
+                let list: Vec<String> = list.iter().map(u16::to_string).collect();
+                write!(f, "one of {}", list.join(", "))
+            }
+        }
+    }
 }
 
 impl StatusExpect {

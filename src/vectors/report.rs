@@ -76,10 +76,12 @@ pub fn write_text(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
             FileResult::Invalid(error) => {
                 writeln!(out, "{}", error.path.display())?;
                 writeln!(out, "  INVALID  {}: {}", error.field, error.message)?;
-                writeln!(
-                    out,
-                    "           fix that field and run again; the format is described in vectors/README.md"
-                )?;
+                let advice = if error.field == "(file)" {
+                    "check the path: a vector file or a folder of them"
+                } else {
+                    "fix that field and run again; the format is described in vectors/README.md"
+                };
+                writeln!(out, "           {advice}")?;
             }
             FileResult::Verified { path, name, steps } => {
                 writeln!(out, "{} ({name})", path.display())?;
