@@ -49,7 +49,7 @@ async fn scripted(mocks: Vec<Mock>) -> (MockServer, Target) {
     (server, target)
 }
 
-const POLL: &str = "name: poll\nsteps:\n  - name: lst\n    lst: {}\n  - name: wait for data\n    request: {path: /data}\n    poll:\n      until: {\"$.ready\": {equals: true}}\n      interval: 50ms\n      backoff: 1.2\n      deadline: DEADLINE\n    expect:\n      json: {\"$.value\": {equals: 42}}\n";
+const POLL: &str = "name: poll\nsteps:\n  - name: lst\n    lst: {}\n  - name: wait for data\n    request: {path: /data}\n    poll:\n      until: {\"$.ready\": {equals: true}}\n      interval: 100ms\n      backoff: 1.2\n      deadline: DEADLINE\nSTOP    expect:\n      json: {\"$.value\": {equals: 42}}\n";
 
 #[tokio::test]
 async fn poll_until_succeeds_after_n_attempts() {
@@ -61,7 +61,7 @@ async fn poll_until_succeeds_after_n_attempts() {
         .and(path("/v1/api/data"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true, "value": 42})));
     let (_server, target) = scripted(vec![not_yet, ready]).await;
-    let loaded = scenario(&POLL.replace("DEADLINE", "5s"));
+    let loaded = scenario(&POLL.replace("DEADLINE", "5s").replace("STOP", ""));
     let report = run::run(
         std::slice::from_ref(&loaded),
         options(target, 0.0),
@@ -81,7 +81,7 @@ async fn poll_until_reports_the_deadline_with_attempts() {
         .and(path("/v1/api/data"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": false})));
     let (_server, target) = scripted(vec![never]).await;
-    let loaded = scenario(&POLL.replace("DEADLINE", "400ms"));
+    let loaded = scenario(&POLL.replace("DEADLINE", "400ms").replace("STOP", ""));
     let started = Instant::now();
     let report = run::run(
         std::slice::from_ref(&loaded),
@@ -98,6 +98,53 @@ async fn poll_until_reports_the_deadline_with_attempts() {
     assert!(message.contains("$.ready: expected true, got false"), "{message}");
     assert!(report.scenarios[0].steps[1].attempts >= 3);
     assert_eq!(report.exit_code(), 4);
+}
+
+#[tokio::test]
+async fn a_poll_stops_at_once_on_an_answer_that_cannot_turn_into_success() {
+    let refused = || {
+        Mock::given(method("GET"))
+            .and(path("/v1/api/data"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "Bad Request: no bridge"})))
+    };
+    let (_server, target) = scripted(vec![refused()]).await;
+    let loaded = scenario(&POLL.replace("DEADLINE", "30s").replace("STOP", ""));
+    let started = Instant::now();
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no waiting for the deadline"
+    );
+    let step = &report.scenarios[0].steps[1];
+    assert_eq!(step.attempts, 1);
+    let StepStatus::Failed(message) = &step.status else {
+        panic!("{report:?}")
+    };
+    assert!(message.contains("HTTP 400 will not turn into success"), "{message}");
+    assert!(message.contains("no bridge"), "{message}");
+
+    // `stop_on: []` polls on whatever comes, until the deadline.
+    let (_server, target) = scripted(vec![refused()]).await;
+    let loaded = scenario(&POLL.replace("DEADLINE", "350ms").replace("STOP", "      stop_on: []\n"));
+    let report = run::run(
+        std::slice::from_ref(&loaded),
+        options(target, 0.0),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let step = &report.scenarios[0].steps[1];
+    assert!(step.attempts >= 3, "{step:?}");
+    let StepStatus::Failed(message) = &step.status else {
+        panic!("{report:?}")
+    };
+    assert!(message.starts_with("poll: condition not met"), "{message}");
 }
 
 /// Records when each request arrived.

@@ -67,7 +67,22 @@ pub struct CompiledPoll {
     pub backoff: f64,
     pub deadline: Duration,
     pub max_attempts: Option<u32>,
+    /// `None`: the default rule (every 4xx but 408 and 429).
+    pub stop_on: Option<Vec<u16>>,
 }
+
+impl CompiledPoll {
+    /// Whether an answer with this status ends the poll: it will not turn into success.
+    pub fn stops_on(&self, status: u16) -> bool {
+        match &self.stop_on {
+            Some(list) => list.contains(&status),
+            None => (400..500).contains(&status) && status != 408 && status != 429,
+        }
+    }
+}
+
+/// The shortest wait between poll attempts.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A scenario ready to run.
 #[derive(Debug)]
@@ -305,6 +320,17 @@ impl Checker<'_> {
                 .map(|d| self.duration(d))
                 .transpose()?
                 .unwrap_or(Duration::from_secs(30));
+            if interval < MIN_POLL_INTERVAL {
+                let at = poll.interval.as_ref().map_or(at, |i| &i.referenced);
+                return Err(self.error(
+                    at,
+                    format!(
+                        "poll interval {} is too short: at least {} (IBKR allows about 10 requests/s for everything)",
+                        humantime::format_duration(interval),
+                        humantime::format_duration(MIN_POLL_INTERVAL)
+                    ),
+                ));
+            }
             let backoff = poll.backoff.unwrap_or(1.0);
             if !(1.0..=10.0).contains(&backoff) {
                 return Err(self.error(at, format!("poll backoff {backoff} must be between 1 and 10")));
@@ -318,6 +344,7 @@ impl Checker<'_> {
                 backoff,
                 deadline,
                 max_attempts: poll.max_attempts,
+                stop_on: poll.stop_on.clone(),
             });
         }
         if let Some(expected) = &step.expect_error {
@@ -476,6 +503,18 @@ mod tests {
         let loaded = parse_text(GOOD).unwrap();
         assert_eq!(loaded.steps.len(), 3);
         assert_eq!(loaded.steps[1].captures[0].0, "conid");
+    }
+
+    #[test]
+    fn a_poll_interval_below_the_minimum_is_refused_where_it_is_written() {
+        let text = "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$.a\": {exists: true}}\n      interval: 0s\n";
+        let error = parse_text(text).unwrap_err();
+        assert_eq!((error.line, error.column), (7, 17), "{error}");
+        assert!(
+            error.message.contains("poll interval 0s is too short: at least 100ms"),
+            "{error}"
+        );
+        assert!(parse_text(&text.replace("0s", "100ms")).is_ok());
     }
 
     #[test]

@@ -247,4 +247,8 @@ pub struct Poll {
     /// Give up after this many attempts (default: no limit besides the deadline).
     #[serde(default)]
     pub max_attempts: Option<u32>,
+    /// Statuses that end the poll at once, as answers that will not turn into success (default:
+    /// every 4xx except 408 and 429). `[]` polls on whatever comes.
+    #[serde(default)]
+    pub stop_on: Option<Vec<u16>>,
 }

@@ -181,11 +181,21 @@ impl LogBuffer {
         self.0.lock().map_or(0, |l| l.len())
     }
 
+    /// The lines since `start`, at most [`LOG_LINES_SHOWN`]: the first and last half, with a
+    /// line saying how many were left out between.
     fn since(&self, start: usize) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|l| l.get(start..).unwrap_or_default().to_vec())
-            .unwrap_or_default()
+        let Ok(lines) = self.0.lock() else {
+            return Vec::new();
+        };
+        let lines = lines.get(start..).unwrap_or_default();
+        if lines.len() <= LOG_LINES_SHOWN {
+            return lines.to_vec();
+        }
+        let half = LOG_LINES_SHOWN / 2;
+        let mut out = lines[..half].to_vec();
+        out.push(format!("… {} more server log lines left out …", lines.len() - 2 * half));
+        out.extend_from_slice(&lines[lines.len() - half..]);
+        out
     }
 
     fn sink(&self) -> crate::mock::LogSink {
@@ -197,6 +207,9 @@ impl LogBuffer {
         })
     }
 }
+
+/// Server log lines shown for one failed step.
+const LOG_LINES_SHOWN: usize = 20;
 
 /// A server a scenario talks to: a base URL and the log to quote (mock only).
 struct Endpoint {
@@ -522,6 +535,16 @@ async fn run_step(
         };
         attempts += 1;
         let Some(poll) = poll else { break response };
+        if poll.stops_on(response.status) {
+            let body: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
+            return (
+                StepStatus::Failed(format!(
+                    "poll stopped after {attempts} attempt(s): HTTP {} will not turn into success ({body}); set `poll.stop_on` to poll on it",
+                    response.status
+                )),
+                attempts,
+            );
+        }
         let unmet = first_unmet(&poll.until, &response, vars, now);
         let Some(unmet) = unmet else { break response };
         let out_of_attempts = poll.max_attempts.is_some_and(|max| attempts >= max);
@@ -778,4 +801,24 @@ pub fn check_selection(
 /// Names of variables defined by `--var` for the loader's template checks.
 pub fn var_names(vars: &HashMap<String, String>) -> HashSet<String> {
     vars.keys().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_shows_at_most_twenty_log_lines_and_says_how_many_were_left_out() {
+        let log = LogBuffer::default();
+        let sink = log.sink();
+        for i in 0..2300 {
+            sink(&format!("line {i}"));
+        }
+        let shown = log.since(0);
+        assert_eq!(shown.len(), LOG_LINES_SHOWN + 1);
+        assert_eq!(shown[0], "line 0");
+        assert_eq!(shown[10], "… 2280 more server log lines left out …");
+        assert_eq!(shown[20], "line 2299");
+        assert_eq!(log.since(2295).len(), 5);
+    }
 }
