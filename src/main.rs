@@ -848,6 +848,14 @@ fn single_client(
 
 fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) -> u8 {
     use ibkr_probe::diagnose::compare;
+    if let Some(header) = header
+        && let Err(e) = ibkr_probe::oauth::header::parse_authorization_header(header)
+    {
+        eprintln!(
+            "error: --header: {e}; pass the whole value your client sends, e.g. 'OAuth realm=\"limited_poa\", oauth_consumer_key=\"…\", …'"
+        );
+        return exit::BAD_COMMAND_LINE;
+    }
     let loaded = match ibkr_probe::vectors::load(file) {
         Ok(loaded) => loaded,
         Err(e) => {

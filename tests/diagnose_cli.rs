@@ -75,6 +75,20 @@ fn explain_file_finds_each_distinct_error_of_a_bot_log_once() {
 }
 
 #[test]
+fn compare_refuses_a_header_it_cannot_parse() {
+    let vector = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/ibkr-2018-oauth-example.json");
+    let out = bin()
+        .args(["diagnose", "compare"])
+        .arg(&vector)
+        .args(["--header", "Bearer abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--header: "), "{}", text(&out));
+    assert!(!text(&out).contains("every step matches"), "{}", text(&out));
+}
+
+#[test]
 fn explain_decodes_real_bodies_and_says_ids_are_not_codes() {
     let cases = [
         (
