@@ -102,6 +102,7 @@ fn harness(c: &mut Criterion) {
                     client: options(mock.base_url()),
                     record: None,
                     allow_trading: false,
+                    progress: None,
                 };
                 let started = Instant::now();
                 let report = runtime

@@ -15,9 +15,14 @@ use ibkr_probe::vectors::{self, Secrets};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// `-v`, on the commands that make requests.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Verbosity {
     /// Trace requests on stderr: -v one line per request and answer, -vv also the Authorization
     /// header (signature redacted) and the answer's body (secret-derived values redacted).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 }
 
@@ -141,6 +146,8 @@ impl CredentialSource {
 
 #[derive(Debug, clap::Args)]
 struct DiagnoseArgs {
+    #[command(flatten)]
+    verbosity: Verbosity,
     #[command(subcommand)]
     command: Option<DiagnoseCommand>,
     #[command(flatten)]
@@ -170,6 +177,8 @@ enum DiagnoseCommand {
 
 #[derive(Debug, clap::Args)]
 struct ActivationArgs {
+    #[command(flatten)]
+    verbosity: Verbosity,
     #[command(flatten)]
     source: CredentialSource,
     /// Base URL (default https://api.ibkr.com/v1/api), e.g. a local `ibkr-probe mock`.
@@ -216,6 +225,14 @@ fn parse_target(text: &str) -> Result<TargetArg, String> {
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
+    #[command(flatten)]
+    verbosity: Verbosity,
+    /// Print only failed steps and the summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Colour the report: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t)]
+    color: ibkr_probe::report::terminal::ColorChoice,
     /// Scenario files or folders (default: scenarios/).
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
@@ -427,7 +444,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let verbose = cli.verbose;
     ExitCode::from(match cli.command {
         Command::Vectors {
             command:
@@ -456,7 +472,7 @@ fn main() -> ExitCode {
             keys_generate(&dir, &consumer_key, &realm, force, dh)
         }
         Command::Mock(args) => mock(args),
-        Command::Run(args) => run(args, verbose),
+        Command::Run(args) => run(args),
         Command::Explain { text, file: None, json } => explain(&text.join(" "), json),
         Command::Explain {
             file: Some(file), json, ..
@@ -469,8 +485,8 @@ fn main() -> ExitCode {
             reports,
             json,
         } => diff(&base, &new, &ignore, &reports, json),
-        Command::Diagnose(args) => diagnose(args, verbose),
-        Command::Activation(args) => activation(args, verbose),
+        Command::Diagnose(args) => diagnose(args),
+        Command::Activation(args) => activation(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
@@ -479,7 +495,8 @@ fn main() -> ExitCode {
     })
 }
 
-fn run(args: RunArgs, verbose: u8) -> u8 {
+fn run(args: RunArgs) -> u8 {
+    let verbose = args.verbosity.verbose;
     use ibkr_probe::scenario::{load, run as runner};
     let vars: std::collections::HashMap<String, String> = args.vars.iter().cloned().collect();
     let names = runner::var_names(&vars);
@@ -600,7 +617,25 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
         verbosity: verbose,
         ..ibkr_probe::client::ClientOptions::default()
     };
+    // Steps are printed as they end; with a report on standard output, on standard error.
+    let printer = {
+        use std::io::IsTerminal;
+        let to_stderr = args.reports.iter().any(ibkr_probe::report::ReportSpec::is_stdout);
+        let (out, terminal): (Box<dyn Write + Send>, bool) = if to_stderr {
+            (Box::new(std::io::stderr()), std::io::stderr().is_terminal())
+        } else {
+            (Box::new(std::io::stdout()), std::io::stdout().is_terminal())
+        };
+        std::sync::Arc::new(ibkr_probe::report::terminal::LivePrinter::new(
+            out,
+            args.color.enabled(terminal),
+            terminal,
+            args.quiet,
+        ))
+    };
+    let observer = printer.clone();
     let options = runner::RunOptions {
+        progress: Some(std::sync::Arc::new(move |event| observer.event(event))),
         record: args.record.clone(),
         allow_trading: args.allow_trading,
         target,
@@ -616,28 +651,15 @@ fn run(args: RunArgs, verbose: u8) -> u8 {
         }
     };
     // SIGTERM (a CI timeout, `docker stop`) ends the run like Ctrl-C: partial report, exit 3.
-    let report = match runtime.block_on(runner::run(&scenarios, options, shutdown_signal())) {
+    let report = runtime.block_on(runner::run(&scenarios, options, shutdown_signal()));
+    let report = match report {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::RUNTIME_FAILURE;
         }
     };
-    use std::io::IsTerminal;
-    // With a report on standard output, the terminal report moves to standard error.
-    let to_stderr = args.reports.iter().any(ibkr_probe::report::ReportSpec::is_stdout);
-    let terminal = if to_stderr {
-        std::io::stderr().is_terminal()
-    } else {
-        std::io::stdout().is_terminal()
-    };
-    let text = ibkr_probe::report::terminal::render(&report, ibkr_probe::report::terminal::use_color(terminal));
-    // A closed pipe (`| head`) must not turn a finished run into a crash.
-    let _ = if to_stderr {
-        std::io::stderr().lock().write_all(text.as_bytes())
-    } else {
-        std::io::stdout().lock().write_all(text.as_bytes())
-    };
+    printer.finish(&report);
     let mut code = report.exit_code();
     for spec in &args.reports {
         let contents = ibkr_probe::report::render(&report, spec.format);
@@ -895,7 +917,8 @@ fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) ->
     }
 }
 
-fn diagnose(args: DiagnoseArgs, verbose: u8) -> u8 {
+fn diagnose(args: DiagnoseArgs) -> u8 {
+    let verbose = args.verbosity.verbose;
     use ibkr_probe::diagnose::{checks, explain};
     if let Some(DiagnoseCommand::Compare { file, header }) = &args.command {
         return diagnose_compare(file, header.as_deref(), args.json);
@@ -1003,7 +1026,8 @@ fn httpdate_to_rfc3339(date: &str) -> Option<String> {
     Some(format!("{year:04}-{month:02}-{day:02}T{time}Z"))
 }
 
-fn activation(args: ActivationArgs, verbose: u8) -> u8 {
+fn activation(args: ActivationArgs) -> u8 {
+    let verbose = args.verbosity.verbose;
     use ibkr_probe::diagnose::activation as act;
     let source = match args.source.load() {
         Ok(source) => source,

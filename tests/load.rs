@@ -157,6 +157,7 @@ mod linux {
                 client,
                 record: None,
                 allow_trading: false,
+                progress: None,
             };
             let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
                 .await

@@ -373,6 +373,75 @@ fn tags_and_vars_select_and_override() {
     assert!(text(&out).contains("$[0].conid"), "{}", text(&out));
 }
 
+/// Each step is printed when it ends, not when the run ends.
+#[cfg(unix)]
+#[test]
+fn steps_are_printed_as_they_finish() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "slow.yaml",
+        "name: slow\nsteps:\n  - name: lst\n    lst: {}\n  - name: waits for ever\n    request: {method: POST, path: /tickle}\n    poll:\n      until: {\"$.never\": {exists: true}}\n      interval: 200ms\n      deadline: 60s\n",
+    );
+    let mut child = bin()
+        .arg("run")
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let seen = loop {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the first step's line arrives while the run goes on");
+        if line.contains("ok   lst") {
+            break line;
+        }
+    };
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running when {seen:?} was printed"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let rest: Vec<String> = receiver.iter().collect();
+    assert!(rest.iter().any(|l| l.contains("run interrupted")), "{rest:?}");
+}
+
+#[test]
+fn quiet_prints_failures_and_the_summary_only() {
+    let out = bin().args(["run", "-q", "scenarios/auth.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("ok  "), "{stdout}");
+    assert!(stdout.contains("steps: 4 passed"), "{stdout}");
+    let out = bin()
+        .args(["run", "--color", "always", "scenarios/auth.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\x1b[32m"),
+        "--color always colours a pipe"
+    );
+    let out = bin().args(["keys", "generate", "-v", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "-v belongs to commands that make requests");
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_writes_a_complete_report_and_exits_3() {

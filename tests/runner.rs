@@ -33,6 +33,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
         },
         record: None,
         allow_trading: false,
+        progress: None,
     }
 }
 

@@ -62,7 +62,25 @@ pub struct RunOptions {
     /// Let live steps place, modify or cancel orders. Without it a live run with such a step is
     /// refused before anything is sent.
     pub allow_trading: bool,
+    /// Told of each scenario and step as the run goes, for live output.
+    pub progress: Option<Progress>,
 }
+
+/// What the run tells its observer while it goes.
+#[derive(Debug)]
+pub enum RunEvent<'a> {
+    /// The run has a target: `mock (http://127.0.0.1:PORT)`, `live (...)`.
+    Started { target: &'a str },
+    /// A scenario begins (its steps empty), or is skipped whole (`skipped` set).
+    Scenario(&'a ScenarioReport),
+    /// A step begins.
+    StepStarted { name: &'a str },
+    /// A step ended, or was skipped.
+    StepFinished(&'a StepReport),
+}
+
+/// An observer of a run.
+pub type Progress = Arc<dyn Fn(&RunEvent<'_>) + Send + Sync>;
 
 /// How a step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +302,12 @@ pub async fn run(
         ),
     };
     let target_name = format!("{label} ({})", shared.base_url);
+    let emit = |event: RunEvent<'_>| {
+        if let Some(progress) = &options.progress {
+            progress(&event);
+        }
+    };
+    emit(RunEvent::Started { target: &target_name });
 
     let mut reports = Vec::with_capacity(scenarios.len());
     let mut interrupted = false;
@@ -310,14 +334,17 @@ pub async fn run(
                 )
                 .to_lowercase(),
             );
+            emit(RunEvent::Scenario(&report));
             reports.push(report);
             continue;
         }
         if interrupted {
             report.skipped = Some("run interrupted".into());
+            emit(RunEvent::Scenario(&report));
             reports.push(report);
             continue;
         }
+        emit(RunEvent::Scenario(&report));
         let own;
         let endpoint = match (&scenario.mock, &generated) {
             (Some(settings), Some(generated)) => {
@@ -349,15 +376,18 @@ pub async fn run(
                 } else {
                     "an earlier step failed"
                 };
-                report.steps.push(StepReport {
+                let skipped = StepReport {
                     name: step.name.value.clone(),
                     status: StepStatus::Skipped(why.into()),
                     duration: Duration::ZERO,
                     attempts: 0,
                     server_log: Vec::new(),
-                });
+                };
+                emit(RunEvent::StepFinished(&skipped));
+                report.steps.push(skipped);
                 continue;
             }
+            emit(RunEvent::StepStarted { name: &step.name.value });
             let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
             let step_started = Instant::now();
             let outcome = tokio::select! {
@@ -373,13 +403,15 @@ pub async fn run(
                 (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
                 _ => Vec::new(),
             };
-            report.steps.push(StepReport {
+            let finished = StepReport {
                 name: step.name.value.clone(),
                 status,
                 duration: step_started.elapsed(),
                 attempts,
                 server_log,
-            });
+            };
+            emit(RunEvent::StepFinished(&finished));
+            report.steps.push(finished);
         }
         if let (Some(dir), Some(recorder)) = (&options.record, &recorder) {
             write_cassette(dir, loaded, recorder.take(), &credentials)?;
