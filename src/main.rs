@@ -1056,7 +1056,7 @@ fn activation(args: ActivationArgs) -> u8 {
             );
         }
         let json = args.json;
-        runtime.block_on(act::watch(&client, interval, args.timeout, |attempt| {
+        let watch = act::watch(&client, interval, args.timeout, |attempt| {
             if json {
                 write_stdout(&format!("{}\n", serde_json::to_string(attempt).unwrap_or_default()));
             } else {
@@ -1067,7 +1067,21 @@ fn activation(args: ActivationArgs) -> u8 {
                     attempt.state.describe()
                 );
             }
-        }))
+        });
+        // Ctrl-C or SIGTERM ends a watch like any other run that did not finish: exit 3.
+        let interrupted = runtime.block_on(async {
+            tokio::select! {
+                state = watch => Some(state),
+                () = shutdown_signal() => None,
+            }
+        });
+        match interrupted {
+            Some(state) => state,
+            None => {
+                eprintln!("interrupted: the watch ended before the key was found active");
+                return exit::RUNTIME_FAILURE;
+            }
+        }
     } else {
         let state = runtime.block_on(act::attempt(&client));
         if args.json {

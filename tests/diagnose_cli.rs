@@ -483,6 +483,40 @@ async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
     mock.stop().await;
 }
 
+/// A watch ended by Ctrl-C or a CI timeout's SIGTERM exits 3 with a word, like `run`.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_watch_exits_3() {
+    let (_dir, env) = credential_set();
+    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    for signal in ["-INT", "-TERM"] {
+        let mut child = bin()
+            .args(["activation", "--watch", "--interval", "1s", "--base-url"])
+            .arg(mock.base_url())
+            .envs(env.iter().cloned())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = tokio::task::spawn_blocking(move || {
+            let status = child.wait().unwrap();
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            (status, stderr)
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.0.code(), Some(3), "{signal}: {}", out.1);
+        assert!(out.1.contains("interrupted"), "{}", out.1);
+    }
+    mock.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_on_active_runs_the_command() {
     let (dir, env) = credential_set();
