@@ -159,7 +159,7 @@ fn field_mapping_scenario_fails_when_told_85_is_the_ask() {
         "{all}"
     );
     assert!(
-        all.contains("field 85 is ask size") && all.contains("ask is field 86"),
+        all.contains("field 85, which IBKR's table says is Ask Size") && all.contains("ask is field 86"),
         "{all}"
     );
     // An unknown meaning or id in a scenario is a file error.

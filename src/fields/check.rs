@@ -109,27 +109,45 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
     let get = |m: Meaning| readings.iter().find(|r| r.meaning == m);
     let number = |m: Meaning| get(m).and_then(|r| r.value.as_f64());
 
-    // A price that is really a size: a whole number far above the other prices.
+    // A price read from a field that is not one: IBKR's table says what the field carries, whatever
+    // its value happens to be (an ask size of 600 can sit above a bid of 228.51).
     let prices: Vec<&Reading> = readings.iter().filter(|r| r.meaning.is_price()).collect();
     for reading in &prices {
+        let Some(field) = catalogue::by_id(&reading.id) else {
+            continue;
+        };
+        if !matches!(field.kind, ValueKind::Price | ValueKind::SignedPrice) {
+            problems.push(format!(
+                "{} is read from field {}, which IBKR's table says is {} ({}), not a price; {} is field {}",
+                reading.meaning.name(),
+                reading.id,
+                field.name,
+                format!("{:?}", field.kind).to_lowercase(),
+                reading.meaning.name(),
+                reading.meaning.field().id
+            ));
+        }
+    }
+    // A value that does not sit with the other prices: a whole number half again above (or below)
+    // their median is a size or a count, whatever field it came from.
+    for reading in &prices {
         let Some(value) = reading.value.as_f64() else { continue };
-        let smallest_other = prices
+        let mut others: Vec<f64> = prices
             .iter()
             .filter(|o| o.meaning != reading.meaning)
             .filter_map(|o| o.value.as_f64())
             .filter(|v| *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        if value.fract() == 0.0 && value >= 10.0 && smallest_other.is_finite() && value > smallest_other * 20.0 {
-            let actual = catalogue::by_id(&reading.id).map_or("unknown".to_owned(), |f| {
-                format!("{} ({:?})", f.name, f.kind).to_lowercase()
-            });
+            .collect();
+        if others.is_empty() || value.fract() != 0.0 || value <= 0.0 {
+            continue;
+        }
+        others.sort_by(f64::total_cmp);
+        let median = others[others.len() / 2];
+        if value > median * 1.5 || value < median / 1.5 {
             problems.push(format!(
-                "{} (field {}) = {value} looks like a size, not a price (other prices here are near {smallest_other}): in IBKR's table field {} is {actual}; {} is field {}",
+                "{} (field {}) = {value} looks like a size, not a price (other prices here are near {median})",
                 reading.meaning.name(),
                 reading.id,
-                reading.id,
-                reading.meaning.name(),
-                reading.meaning.field().id
             ));
         }
     }
@@ -218,9 +236,20 @@ mod tests {
         assert!(
             problems
                 .iter()
-                .any(|p| p.contains("looks like a size") && p.contains("ask size") && p.contains("field 86")),
+                .any(|p| p.contains("field 85, which IBKR's table says is Ask Size") && p.contains("field 86")),
             "{problems:?}"
         );
+        // AAPL: an ask size of 600 above a bid of 228.51 passes ask >= bid, but is no price.
+        let aapl = json!({"31": "228.60", "84": "228.51", "85": "600", "86": "228.55"});
+        let problems = check_snapshot(&aapl, &[Meaning::Bid, Meaning::Ask], &[(Meaning::Ask, "85".into())]);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("field 85, which IBKR's table says is Ask Size")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p.contains("looks like a size")), "{problems:?}");
+        assert!(check_snapshot(&aapl, &[Meaning::Last, Meaning::Bid, Meaning::Ask], &[]).is_empty());
         let crossed = json!({"84": "1.50", "86": "1.40"});
         assert!(check_snapshot(&crossed, &[Meaning::Bid, Meaning::Ask], &[])[0].contains("below bid"));
         let out_of_range = json!({"31": "2.50", "70": "1.76", "71": "1.18"});
