@@ -43,7 +43,12 @@ enum Command {
     /// Run YAML scenarios against the embedded mock (default) or live IBKR.
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output: `ibkr-probe man > ibkr-probe.1`.
+    Man,
     /// Explain an IBKR error as you saw it (a body, an exception, a message, an id), or every
     /// error in a log with --file.
     Explain {
@@ -67,7 +72,9 @@ enum Command {
     Fields(FieldsArgs),
     /// Compare two recordings (run --record) by shape: fields, types, status codes, error messages.
     Diff {
+        /// The baseline recording: a folder written by `run --record`.
         base: PathBuf,
+        /// The new recording to compare with it.
         new: PathBuf,
         /// Another key to ignore wherever it occurs (repeatable; added to the default list).
         #[arg(long = "ignore")]
@@ -99,7 +106,10 @@ struct FieldsArgs {
 #[derive(Debug, Subcommand)]
 enum FieldsCommand {
     /// Compare your mapping (YAML or JSON, id -> what you think it is) with IBKR's table.
-    CheckMapping { file: PathBuf },
+    CheckMapping {
+        /// A YAML or JSON map of field id to what you read it as, e.g. `85: Ask Size`.
+        file: PathBuf,
+    },
 }
 
 /// Where credentials come from, for commands that use them.
@@ -168,6 +178,7 @@ enum DiagnoseCommand {
     /// Name the known mistake behind your own client's values: put them in a vector file as the
     /// expectations (see vectors/README.md) and every diverging step is matched against classic bugs.
     Compare {
+        /// A format-1 vector file holding your client's values as the expectations.
         file: PathBuf,
         /// Your client's Authorization header, to check how it carries the signature.
         #[arg(long)]
@@ -359,6 +370,7 @@ enum KeysCommand {
     /// Write both RSA key pairs, dhparam.pem, an encrypted access token secret, ibkr.env and the
     /// mock's server file into DIR (files mode 0600).
     Generate {
+        /// The folder to write into (created if needed).
         dir: PathBuf,
         /// Consumer key: 9 uppercase letters or digits, like the portal's.
         #[arg(long, default_value = "MOCKCONS1", value_parser = parse_consumer_key)]
@@ -487,6 +499,20 @@ fn main() -> ExitCode {
         } => diff(&base, &new, &ignore, &reports, json),
         Command::Diagnose(args) => diagnose(args),
         Command::Activation(args) => activation(args),
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => {
+                    let _ = std::io::stdout().write_all(&out);
+                    exit::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the manual page: {e}");
+                    exit::RUNTIME_FAILURE
+                }
+            }
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
@@ -1275,4 +1301,34 @@ fn diff(
         }
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every argument and subcommand says what it is for, in `--help` and the man page.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{path} {} (about)", sub.get_name()));
+                }
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&command, "ibkr-probe", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+    }
 }

@@ -501,6 +501,14 @@ fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
 }
 
 #[test]
+fn man_prints_a_manual_page() {
+    let out = bin().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH ibkr-probe 1") && page.contains("explain"), "{page}");
+}
+
+#[test]
 fn completions_print_a_script() {
     let out = bin().args(["completions", "bash"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
