@@ -247,3 +247,45 @@ async fn a_replay_miss_names_the_unrecorded_request() {
     assert!(log.last().contains("replay miss"));
     mock.stop().await;
 }
+
+/// A baseline recorded this month still matches next month's run: requests are matched by what
+/// the step asked for (`month={{month}}`), not by the month code the calendar filled in.
+#[test]
+fn a_baseline_does_not_drift_with_the_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    let out = bin()
+        .args(["run", "scenarios/known-conids.yaml", "--record"])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let cassette = base.join("known-conids.json");
+    let recorded = std::fs::read_to_string(&cassette).unwrap();
+    assert!(
+        recorded.contains("\"asked\": \"GET /iserver/secdef/strikes?conid={{conid}}&month={{month}}&sectype=OPT\""),
+        "{recorded}"
+    );
+    // The same run a month later: every month code and strike in the requests is another.
+    let mut later: Value = serde_json::from_str(&recorded).unwrap();
+    for interaction in later["interactions"].as_array_mut().unwrap() {
+        for pair in interaction["query"].as_array_mut().unwrap() {
+            if pair[0] == "month" {
+                pair[1] = Value::from("ZZZ99");
+            }
+            if pair[0] == "strike" {
+                pair[1] = Value::from("1.5");
+            }
+        }
+    }
+    let new = dir.path().join("new");
+    std::fs::create_dir(&new).unwrap();
+    std::fs::write(
+        new.join("known-conids.json"),
+        serde_json::to_string_pretty(&later).unwrap(),
+    )
+    .unwrap();
+    let out = bin().arg("diff").arg(&base).arg(&new).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!text(&out).contains("new request"), "{}", text(&out));
+}

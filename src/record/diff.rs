@@ -75,7 +75,12 @@ fn shape(value: &Value, path: &str, ignore: &[String], out: &mut BTreeMap<String
     }
 }
 
+/// A request's identity: what its step asked for where the cassette says, else the request as
+/// made (method, path, sorted query).
 fn request_key(interaction: &Interaction) -> String {
+    if let Some(asked) = &interaction.asked {
+        return asked.clone();
+    }
     let mut query: Vec<String> = interaction.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
     query.sort();
     if query.is_empty() {
@@ -286,6 +291,7 @@ mod tests {
             interactions: interactions
                 .into_iter()
                 .map(|(path, status, body)| Interaction {
+                    asked: None,
                     method: "GET".into(),
                     path: path.into(),
                     query: vec![],

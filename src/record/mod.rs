@@ -31,6 +31,12 @@ pub struct Interaction {
     pub headers: std::collections::BTreeMap<String, String>,
     /// The body: JSON when it parsed, a string otherwise.
     pub body: Value,
+    /// What the scenario step asked for, before its templates were filled in
+    /// (`GET /iserver/secdef/strikes?conid={{conid}}&month={{month}}&sectype=OPT`): `diff` matches
+    /// requests by it, so month codes and strikes taken from the calendar or the market do not
+    /// make a committed baseline drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
 }
 
 /// All interactions of one scenario, in order.
@@ -128,6 +134,25 @@ impl Recorder {
         }
     }
 
+    /// How many interactions are recorded so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().map_or(0, |all| all.len())
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Marks the interactions recorded since `start` with what their step asked for.
+    pub fn label_since(&self, start: usize, asked: &str) {
+        if let Ok(mut all) = self.0.lock() {
+            for interaction in all.iter_mut().skip(start) {
+                interaction.asked = Some(asked.to_owned());
+            }
+        }
+    }
+
     /// Everything recorded so far, emptying the recorder.
     pub fn take(&self) -> Vec<Interaction> {
         self.0
@@ -169,6 +194,7 @@ pub fn interaction(
         status,
         headers,
         body,
+        asked: None,
     }
 }
 

@@ -137,6 +137,7 @@ mod tests {
     fn accounts_become_stable_placeholders_and_secrets_go() {
         let mut redactor = Redactor::new(vec!["6f531f8fd316915af53f".into()]);
         let mut accounts = Interaction {
+            asked: None,
             method: "GET".into(),
             path: "/iserver/account/U7654321/summary".into(),
             query: vec![("acct".into(), "U7654321".into())],

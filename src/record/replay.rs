@@ -80,6 +80,7 @@ mod tests {
 
     fn interaction(path: &str, query: &[(&str, &str)], body: Value) -> Interaction {
         Interaction {
+            asked: None,
             method: "GET".into(),
             path: path.into(),
             query: query.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),

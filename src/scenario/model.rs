@@ -96,6 +96,19 @@ pub struct RequestSpec {
     pub json: Option<Spanned<serde_json::Value>>,
 }
 
+impl RequestSpec {
+    /// The request as written, templates unfilled, query sorted: `GET /p?a={{x}}&b=1`.
+    pub fn as_written(&self) -> String {
+        let mut query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={}", v.value)).collect();
+        query.sort();
+        let method = self.method.value.to_ascii_uppercase();
+        match query.is_empty() {
+            true => format!("{method} {}", self.path.value),
+            false => format!("{method} {}?{}", self.path.value, query.join("&")),
+        }
+    }
+}
+
 fn default_method() -> Spanned<String> {
     Spanned::new(
         "GET".to_owned(),

@@ -389,6 +389,7 @@ pub async fn run(
             }
             emit(RunEvent::StepStarted { name: &step.name.value });
             let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
+            let recorded_start = recorder.as_ref().map_or(0, crate::record::Recorder::len);
             let step_started = Instant::now();
             let outcome = tokio::select! {
                 outcome = run_step(&client, step, compiled, &mut vars) => Some(outcome),
@@ -399,6 +400,9 @@ pub async fn run(
                 (StepStatus::Skipped("run interrupted".into()), 0)
             });
             failed = !matches!(status, StepStatus::Passed);
+            if let (Some(recorder), Some(request)) = (&recorder, &step.request) {
+                recorder.label_since(recorded_start, &request.as_written());
+            }
             let server_log = match (&status, &endpoint.log) {
                 (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
                 _ => Vec::new(),
