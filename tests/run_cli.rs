@@ -501,6 +501,46 @@ fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
 }
 
 #[test]
+fn sleep_steps_per_step_retries_and_environment_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |retries: u32| {
+        format!(
+            "name: pacing\nmock: {{faults: [\"rate-limit:0.5\"]}}\nsteps:\n  - name: lst\n    lst: {{}}\n  - name: settle\n    sleep: 300ms\n  - name: the first answer counts\n    request: {{method: POST, path: /tickle, query: {{acct: \"{{{{env.PROBE_TEST_ACCOUNT}}}}\"}}}}\n    retries: {retries}\n    expect_error: Too Many Requests\n"
+        )
+    };
+    let file = write(dir.path(), "pacing.yaml", &scenario(0));
+    let out = bin()
+        .arg("run")
+        .arg(&file)
+        .env("PROBE_TEST_ACCOUNT", "DU1234567")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("ok   settle (3"),
+        "slept about 300 ms: {}",
+        text(&out)
+    );
+    // With the client's retries the 429 is retried away, and the expected error never comes.
+    let file = write(dir.path(), "pacing.yaml", &scenario(3));
+    let out = bin()
+        .arg("run")
+        .arg(&file)
+        .env("PROBE_TEST_ACCOUNT", "DU1234567")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    // A variable the environment lacks is named where it is used, before anything runs.
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("pacing.yaml:9:") && text(&out).contains("PROBE_TEST_ACCOUNT is not set"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn man_prints_a_manual_page() {
     let out = bin().arg("man").output().unwrap();
     assert_eq!(out.status.code(), Some(0));

@@ -235,17 +235,24 @@ impl Client {
         let url = self.url("/oauth/live_session_token", &[]);
 
         let response = self
-            .send(STEP, Method::POST, &url, None, |nonce, timestamp| {
-                request::lst_authorization(
-                    identity(creds),
-                    &url,
-                    nonce,
-                    timestamp,
-                    &challenge,
-                    &prepend,
-                    &creds.signature_key,
-                )
-            })
+            .send(
+                STEP,
+                Method::POST,
+                &url,
+                None,
+                self.options.max_retries,
+                |nonce, timestamp| {
+                    request::lst_authorization(
+                        identity(creds),
+                        &url,
+                        nonce,
+                        timestamp,
+                        &challenge,
+                        &prepend,
+                        &creds.signature_key,
+                    )
+                },
+            )
             .await?;
         if !response.is_success() {
             return Err(ClientError::Ibkr {
@@ -293,6 +300,20 @@ impl Client {
         query: &[(&str, &str)],
         json: Option<&Value>,
     ) -> Result<ApiResponse, ClientError> {
+        self.request_with_retries(method, path, query, json, self.options.max_retries)
+            .await
+    }
+
+    /// [`Client::request`] with its own bound on retries: 0 hands a scenario the first answer,
+    /// 429 included.
+    pub async fn request_with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        json: Option<&Value>,
+        max_retries: u32,
+    ) -> Result<ApiResponse, ClientError> {
         let token = self
             .token
             .lock()
@@ -301,7 +322,7 @@ impl Client {
             .ok_or(ClientError::NoSession)?;
         let url = self.url(path, query);
         let method_name = method.clone();
-        self.send("request", method, &url, json, |nonce, timestamp| {
+        self.send("request", method, &url, json, max_retries, |nonce, timestamp| {
             Ok(self
                 .signer
                 .authorization(method_name.as_str(), &url, nonce, timestamp, &token))
@@ -316,6 +337,7 @@ impl Client {
         method: Method,
         url: &str,
         json: Option<&Value>,
+        max_retries: u32,
         authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
     ) -> Result<ApiResponse, ClientError> {
         // `Method` clones without allocating for the standard methods.
@@ -324,7 +346,9 @@ impl Client {
             .recorder
             .as_ref()
             .map(|recorder| (recorder, method.clone()));
-        let response = self.send_with_retries(step, method, url, json, authorize).await?;
+        let response = self
+            .send_with_retries(step, method, url, json, max_retries, authorize)
+            .await?;
         if let Some((recorder, method)) = recorded {
             let base = &self.options.base_url;
             recorder.record(crate::record::interaction(
@@ -346,6 +370,7 @@ impl Client {
         method: Method,
         url: &str,
         json: Option<&Value>,
+        max_retries: u32,
         authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
     ) -> Result<ApiResponse, ClientError> {
         let mut rng = SystemRandom;
@@ -353,7 +378,7 @@ impl Client {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let last = attempt > self.options.max_retries;
+            let last = attempt > max_retries;
             self.pacer.wait().await;
             let nonce = header::nonce(&mut rng).map_err(|source| ClientError::OAuth { step, source })?;
             let timestamp = header::timestamp(SystemTime::now());

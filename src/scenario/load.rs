@@ -46,6 +46,8 @@ pub struct CheckSpec {
 /// Durations and checks of a step, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledStep {
+    /// A `sleep` step's wait.
+    pub sleep: Option<Duration>,
     pub json: Vec<CheckSpec>,
     pub headers: Vec<CheckSpec>,
     pub captures: Vec<(String, JsonPath)>,
@@ -255,15 +257,36 @@ impl Checker<'_> {
 
     fn step(&mut self, step: &Step) -> Result<CompiledStep, ScenarioError> {
         let at = &step.name.referenced;
-        let actions = [step.lst.is_some(), step.session_init.is_some(), step.request.is_some()];
+        let actions = [
+            step.lst.is_some(),
+            step.session_init.is_some(),
+            step.request.is_some(),
+            step.sleep.is_some(),
+        ];
         if actions.iter().filter(|a| **a).count() != 1 {
             return Err(self.error(
                 at,
                 format!(
-                    "step {:?} needs exactly one of `lst`, `session_init`, `request`",
+                    "step {:?} needs exactly one of `lst`, `session_init`, `request`, `sleep`",
                     step.name.value
                 ),
             ));
+        }
+        let mut compiled = CompiledStep::default();
+        if let Some(sleep) = &step.sleep {
+            let has_more = step.expect.is_some()
+                || step.expect_error.is_some()
+                || !step.capture.is_empty()
+                || step.poll.is_some()
+                || step.retries.is_some();
+            if has_more {
+                return Err(self.error(at, "a `sleep` step only waits; it takes no checks"));
+            }
+            compiled.sleep = Some(self.duration(sleep)?);
+            return Ok(compiled);
+        }
+        if step.retries.is_some() && step.request.is_none() {
+            return Err(self.error(at, "`retries` bounds the retries of a `request`; this step has none"));
         }
         if step.lst.is_some() && (step.expect.is_some() || !step.capture.is_empty() || step.poll.is_some()) {
             return Err(self.error(
@@ -299,7 +322,7 @@ impl Checker<'_> {
                 self.templates(&json.referenced, &template::json_strings(&json.value))?;
             }
         }
-        let mut compiled = CompiledStep::default();
+
         if let Some(expect) = &step.expect {
             compiled.json = self.checks(&expect.json, true)?;
             compiled.headers = self.checks(&expect.headers, false)?;
@@ -407,6 +430,14 @@ impl Checker<'_> {
         for text in texts {
             for reference in template::references(text) {
                 self.used.insert(reference.to_owned());
+                if let Some(name) = template::env_name(reference)
+                    && std::env::var_os(name).is_none()
+                {
+                    return Err(self.error(
+                        at,
+                        format!("`{{{{{reference}}}}}`: the environment variable {name} is not set; set it, or use a variable"),
+                    ));
+                }
                 if !self.defined.contains(reference) && !template::is_helper(reference) {
                     let mut known: Vec<&str> = self.defined.iter().map(String::as_str).collect();
                     known.sort_unstable();
@@ -503,6 +534,20 @@ mod tests {
         let loaded = parse_text(GOOD).unwrap();
         assert_eq!(loaded.steps.len(), 3);
         assert_eq!(loaded.steps[1].captures[0].0, "conid");
+    }
+
+    #[test]
+    fn sleep_and_retries_go_with_the_right_steps_and_path_keys_need_no_quotes() {
+        let sleep = "name: x\nsteps:\n  - name: wait\n    sleep: 2s\n";
+        assert_eq!(parse_text(sleep).unwrap().steps[0].sleep, Some(Duration::from_secs(2)));
+        let checked = format!("{sleep}    expect: {{status: 200}}\n");
+        assert!(parse_text(&checked).unwrap_err().message.contains("only waits"));
+        let retries = "name: x\nsteps:\n  - name: lst\n    lst: {}\n    retries: 0\n";
+        assert!(parse_text(retries).unwrap_err().message.contains("`retries` bounds"));
+        let keys = "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        $[0].31: {exists: true}\n        $.a[*].b: {type: string}\n";
+        let loaded = parse_text(keys).unwrap();
+        let targets: Vec<&str> = loaded.steps[0].json.iter().map(|c| c.target.as_str()).collect();
+        assert_eq!(targets, ["$[0].31", "$.a[*].b"]);
     }
 
     #[test]

@@ -63,6 +63,13 @@ pub struct Step {
     pub session_init: Option<Empty>,
     #[serde(default)]
     pub request: Option<RequestSpec>,
+    /// Wait this long (`sleep: 2s`), e.g. for IBKR to settle after ssodh/init.
+    #[serde(default)]
+    pub sleep: Option<Spanned<String>>,
+    /// Retries of the request on 429, 5xx and connection failures (default 3). `retries: 0`
+    /// hands the step the first answer, so `expect_error: Too Many Requests` can match.
+    #[serde(default)]
+    pub retries: Option<u32>,
     #[serde(default)]
     pub expect: Option<Expect>,
     /// The step must fail with this IBKR message (decoded: `invalid consumer`, `no bridge`, ...).

@@ -530,6 +530,10 @@ async fn run_step(
         Ok(e) => e,
         Err(e) => return (StepStatus::Failed(e), 0),
     };
+    if let Some(wait) = compiled.sleep {
+        tokio::time::sleep(wait).await;
+        return (StepStatus::Passed, 0);
+    }
     if step.lst.is_some() {
         return match client.live_session_token().await {
             Ok(summary) if expect_error.is_none() => (StepStatus::Passed, summary.attempts),
@@ -565,7 +569,9 @@ async fn run_step(
     let started = Instant::now();
     let mut interval = poll.map_or(Duration::ZERO, |p| p.interval);
     let response = loop {
-        let response = match client.request(method.clone(), &path, &query_refs, body.as_ref()).await {
+        let retries = step.retries.unwrap_or(client.options().max_retries);
+        let request = client.request_with_retries(method.clone(), &path, &query_refs, body.as_ref(), retries);
+        let response = match request.await {
             Ok(response) => response,
             Err(e) => return (client_error_status(&e, expect_error.as_deref()), attempts + 1),
         };
@@ -691,10 +697,10 @@ fn check_response(
         .as_ref()
         .map_or(response.is_success(), |s| s.allows(response.status));
     if !status_ok {
-        let wanted = status_expect.map_or_else(|| "a 2xx status".to_owned(), |s| s.to_string());
+        let wanted = status_expect.map_or_else(|| "a 2xx status".to_owned(), |s| format!("status {s}"));
         let body = String::from_utf8_lossy(&response.body);
         let body: String = body.chars().take(200).collect();
-        let message = format!("expected status {wanted}, got {}: {body}", response.status);
+        let message = format!("expected {wanted}, got {}: {body}", response.status);
         // Pacing and server failures the step did not ask for are runtime failures (exit 3),
         // as for every other command, not checks that failed.
         return if response.status == 429 || response.status >= 500 {

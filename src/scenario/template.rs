@@ -1,6 +1,7 @@
 //! `{{name}}` templating. Besides variables and captures there are date helpers, so a live
 //! scenario can name next month's options: `{{month_code(1)}}` is `DEC26` in November 2026,
-//! `{{today}}` is `20261124`.
+//! `{{today}}` is `20261124`; and `{{env.NAME}}` reads an environment variable (an account id
+//! kept in CI's settings, say).
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -20,7 +21,14 @@ pub fn references(text: &str) -> Vec<&str> {
 
 /// Whether a reference is a built-in helper (and well-formed).
 pub fn is_helper(reference: &str) -> bool {
-    reference == "today" || parse_month_code(reference).is_some()
+    reference == "today" || parse_month_code(reference).is_some() || env_name(reference).is_some()
+}
+
+/// `NAME` of an `env.NAME` reference.
+pub fn env_name(reference: &str) -> Option<&str> {
+    reference
+        .strip_prefix("env.")
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
 fn parse_month_code(reference: &str) -> Option<i32> {
@@ -48,6 +56,9 @@ pub(crate) fn civil(now: SystemTime) -> (i64, u32, u32) {
 
 fn helper(reference: &str, now: SystemTime) -> Option<String> {
     use crate::mock::data::MONTH_CODES;
+    if let Some(name) = env_name(reference) {
+        return std::env::var(name).ok();
+    }
     let (year, month, day) = civil(now);
     if reference == "today" {
         return Some(format!("{year:04}{month:02}{day:02}"));
