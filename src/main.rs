@@ -531,7 +531,10 @@ fn run(args: RunArgs) -> u8 {
     let loaded: Vec<Result<load::LoadedScenario, load::ScenarioError>> = if embedded {
         ibkr_probe::scenario::bundled::BUNDLED
             .iter()
-            .map(|(name, text)| load::parse(&PathBuf::from("scenarios").join(name), text, &names))
+            .map(|(name, text)| {
+                let path = PathBuf::from("scenarios").join(name);
+                load::parse_with(&path, text, &names, &ibkr_probe::scenario::bundled::read)
+            })
             .collect()
     } else {
         match load::collect(&args.paths) {

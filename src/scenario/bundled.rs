@@ -25,6 +25,19 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// (path under `scenarios/`, text) of the files bundled scenarios `use`.
+pub const FRAGMENTS: &[(&str, &str)] = &[("setup/session.yaml", include_str!("../../scenarios/setup/session.yaml"))];
+
+/// Reads a bundled fragment by its path (`scenarios/setup/session.yaml`), as `use:` names it.
+pub fn read(path: &std::path::Path) -> std::io::Result<String> {
+    let wanted = path.strip_prefix("scenarios").unwrap_or(path);
+    FRAGMENTS
+        .iter()
+        .find(|(name, _)| std::path::Path::new(name) == wanted)
+        .map(|(_, text)| (*text).to_owned())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "not among the bundled files"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,10 +50,18 @@ mod tests {
             .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
             .count();
         assert_eq!(BUNDLED.len(), on_disk, "a scenario file is missing from BUNDLED");
+        let fragments = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/setup"))
+            .unwrap()
+            .count();
+        assert_eq!(
+            FRAGMENTS.len(),
+            fragments,
+            "a shared-steps file is missing from FRAGMENTS"
+        );
         for (name, text) in BUNDLED {
             let path = std::path::Path::new("scenarios").join(name);
             assert!(
-                super::super::load::parse(&path, text, &Default::default()).is_ok(),
+                super::super::load::parse_with(&path, text, &Default::default(), &read).is_ok(),
                 "{name}"
             );
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_saphyr::{Location, Spanned};
 
-use super::model::{Predicate, Scenario, Step};
+use super::model::{Fragment, Predicate, Scenario, Step};
 use super::path::JsonPath;
 use super::template;
 
@@ -138,20 +138,52 @@ pub fn load(path: &Path, extra_vars: &HashSet<String>) -> Result<LoadedScenario,
     parse(path, &text, extra_vars)
 }
 
-/// Parses and checks scenario text (the file name is only used in errors).
+/// Parses and checks scenario text; files it `use`s are read from disk, next to `path`.
 pub fn parse(path: &Path, text: &str, extra_vars: &HashSet<String>) -> Result<LoadedScenario, ScenarioError> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
-    let mut checker = Checker {
-        path,
-        defined: extra_vars.clone(),
-        used: HashSet::new(),
+    parse_with(path, text, extra_vars, &|file| std::fs::read_to_string(file))
+}
+
+/// [`parse`], reading the files the scenario `use`s with `read` (the bundled copies, say).
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    extra_vars: &HashSet<String>,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<LoadedScenario, ScenarioError> {
+    let mut scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let mut fragments: Vec<(PathBuf, Vec<Step>)> = Vec::with_capacity(scenario.uses.len());
+    for used in &scenario.uses {
+        let file = path.parent().unwrap_or(Path::new("")).join(&used.value);
+        let text = read(&file).map_err(|e| ScenarioError {
+            path: path.to_path_buf(),
+            line: used.referenced.line(),
+            column: used.referenced.column(),
+            message: format!(
+                "`use: {}`: cannot read {} ({e}); paths are relative to this file",
+                used.value,
+                file.display()
+            ),
+        })?;
+        let fragment: Fragment = serde_saphyr::from_str(&text).map_err(|e| yaml_error(&file, &e))?;
+        fragments.push((file, fragment.steps));
+    }
+    let (steps, variable_names) = {
+        let mut checker = Checker {
+            path,
+            defined: extra_vars.clone(),
+            used: HashSet::new(),
+        };
+        let steps = checker.check(&scenario, &fragments)?;
+        (steps, checker.used)
     };
-    let steps = checker.check(&scenario)?;
+    // The shared steps run first: the runner sees one list.
+    let own = std::mem::take(&mut scenario.steps);
+    scenario.steps = fragments.into_iter().flat_map(|(_, steps)| steps).chain(own).collect();
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         scenario,
         steps,
-        variable_names: checker.used,
+        variable_names,
     })
 }
 
@@ -216,7 +248,7 @@ struct Checker<'a> {
     used: HashSet<String>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn error(&self, at: &Location, message: impl Into<String>) -> ScenarioError {
         ScenarioError {
             path: self.path.to_path_buf(),
@@ -226,8 +258,12 @@ impl Checker<'_> {
         }
     }
 
-    fn check(&mut self, scenario: &Scenario) -> Result<Vec<CompiledStep>, ScenarioError> {
-        if scenario.steps.is_empty() {
+    fn check(
+        &mut self,
+        scenario: &Scenario,
+        fragments: &'a [(PathBuf, Vec<Step>)],
+    ) -> Result<Vec<CompiledStep>, ScenarioError> {
+        if scenario.steps.is_empty() && fragments.iter().all(|(_, steps)| steps.is_empty()) {
             return Err(self.error(
                 &scenario.name.referenced,
                 "a scenario needs at least one step under `steps:`",
@@ -252,7 +288,19 @@ impl Checker<'_> {
             self.defined.insert(name.clone());
             self.used.insert(name.clone());
         }
-        scenario.steps.iter().map(|step| self.step(step)).collect()
+        let own_path = self.path;
+        let mut compiled = Vec::new();
+        for (file, steps) in fragments {
+            self.path = file;
+            for step in steps {
+                compiled.push(self.step(step)?);
+            }
+        }
+        self.path = own_path;
+        for step in &scenario.steps {
+            compiled.push(self.step(step)?);
+        }
+        Ok(compiled)
     }
 
     fn step(&mut self, step: &Step) -> Result<CompiledStep, ScenarioError> {
@@ -534,6 +582,34 @@ mod tests {
         let loaded = parse_text(GOOD).unwrap();
         assert_eq!(loaded.steps.len(), 3);
         assert_eq!(loaded.steps[1].captures[0].0, "conid");
+    }
+
+    #[test]
+    fn used_steps_run_first_and_their_errors_name_their_own_file() {
+        let setup = "steps:\n  - name: lst\n    lst: {}\n  - name: accounts\n    request: {path: /iserver/accounts}\n";
+        let read = |file: &Path| -> std::io::Result<String> {
+            match file.to_str() {
+                Some("dir/setup/session.yaml") => Ok(setup.to_owned()),
+                Some("dir/setup/broken.yaml") => {
+                    Ok("steps:\n  - name: b\n    request:\n      path: \"/x/{{nope}}\"\n".to_owned())
+                }
+                _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")),
+            }
+        };
+        let scenario =
+            |used: &str| format!("name: x\nuse: [{used}]\nsteps:\n  - name: own\n    request: {{path: /tickle}}\n");
+        let path = Path::new("dir/s.yaml");
+        let loaded = parse_with(path, &scenario("setup/session.yaml"), &HashSet::new(), &read).unwrap();
+        let names: Vec<&str> = loaded.scenario.steps.iter().map(|s| s.name.value.as_str()).collect();
+        assert_eq!(names, ["lst", "accounts", "own"]);
+        assert_eq!(loaded.steps.len(), 3);
+
+        let error = parse_with(path, &scenario("setup/missing.yaml"), &HashSet::new(), &read).unwrap_err();
+        assert_eq!((error.path.as_path(), error.line), (path, 2), "{error}");
+        assert!(error.message.contains("cannot read dir/setup/missing.yaml"), "{error}");
+        let error = parse_with(path, &scenario("setup/broken.yaml"), &HashSet::new(), &read).unwrap_err();
+        assert_eq!(error.path, Path::new("dir/setup/broken.yaml"), "{error}");
+        assert!(error.message.contains("undefined variable `nope`"), "{error}");
     }
 
     #[test]

@@ -23,6 +23,19 @@ pub struct Scenario {
     /// Variables, templated themselves; `--var k=v` overrides them.
     #[serde(default)]
     pub variables: IndexMap<String, Spanned<String>>,
+    /// Files of shared steps that run first, in order, relative to this file
+    /// (`use: [setup/session.yaml]`).
+    #[serde(default, rename = "use")]
+    pub uses: Vec<Spanned<String>>,
+    pub steps: Vec<Step>,
+}
+
+/// A file of shared steps for `use:`: a session set-up, say. It is no scenario of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fragment {
+    #[serde(default)]
+    pub description: String,
     pub steps: Vec<Step>,
 }
 
