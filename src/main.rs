@@ -1090,8 +1090,14 @@ fn activation(args: ActivationArgs) -> u8 {
                 write_stdout(&format!("{}\n", serde_json::to_string(attempt).unwrap_or_default()));
             } else {
                 let elapsed = humantime::format_duration(std::time::Duration::from_secs(attempt.elapsed_ms / 1000));
+                let hint = match attempt.state {
+                    act::State::Inactive { .. } => format!(
+                        "; new keys usually start working after IBKR's weekend reset (Friday {reset} evening, US Eastern)"
+                    ),
+                    _ => String::new(),
+                };
                 eprintln!(
-                    "attempt {} ({elapsed} elapsed): {}; new keys usually start working after IBKR's weekend reset (Friday {reset} evening, US Eastern)",
+                    "attempt {} ({elapsed} elapsed): {}{hint}",
                     attempt.attempt,
                     attempt.state.describe()
                 );

@@ -149,6 +149,12 @@ fn field_mapping_scenario_fails_when_told_85_is_the_ask() {
     );
     assert_ne!(planted, original);
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("setup")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/setup/session.yaml"),
+        dir.path().join("setup/session.yaml"),
+    )
+    .unwrap();
     let file = dir.path().join("guide-mapping.yaml");
     std::fs::write(&file, planted).unwrap();
     let out = bin().arg("run").arg(&file).output().unwrap();

@@ -541,6 +541,44 @@ fn sleep_steps_per_step_retries_and_environment_templates() {
 }
 
 #[test]
+fn a_data_table_runs_the_scenario_once_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "search.yaml",
+        "name: search\neach:\n  - {symbol: ARM, conid: 653400472}\n  - {symbol: AAPL, conid: 1}\nsteps:\n  - name: lst\n    lst: {}\n  - name: session\n    session_init: {}\n  - name: accounts\n    request: {path: /iserver/accounts}\n  - name: search\n    request: {path: /iserver/secdef/search, query: {symbol: \"{{symbol}}\"}}\n    expect:\n      json:\n        $[0].conid: {equals: \"{{conid}}\"}\n",
+    );
+    let json = dir.path().join("r.json");
+    let out = bin()
+        .arg("run")
+        .arg(&file)
+        .arg("--report")
+        .arg(format!("json={}", json.display()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the AAPL row expects a wrong conid: {}",
+        text(&out)
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let names: Vec<&str> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["search [symbol=ARM, conid=653400472]", "search [symbol=AAPL, conid=1]"]
+    );
+    assert_eq!(report["totals"]["failed"], 1, "{report}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("expected \"1\", got \"265598\""), "{stdout}");
+}
+
+#[test]
 fn man_prints_a_manual_page() {
     let out = bin().arg("man").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -568,4 +606,29 @@ fn the_bundled_scenarios_run_from_any_folder() {
     // An explicit folder that does not exist is still an error.
     let out = bin().args(["run", "nowhere"]).current_dir(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The README's examples run as written: every `$ ibkr-probe run …` and `$ ibkr-probe explain …`
+/// line of its console blocks, through a shell, in a fresh folder.
+#[test]
+fn the_readme_examples_run_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let examples: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ ibkr-probe "))
+        .filter(|l| l.starts_with("run") || l.starts_with("explain"))
+        .collect();
+    assert!(examples.len() >= 2, "{examples:?}");
+    let dir = tempfile::tempdir().unwrap();
+    for example in examples {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("\"$PROBE\" {example}"))
+            .env("PROBE", env!("CARGO_BIN_EXE_ibkr-probe"))
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out));
+    }
 }

@@ -39,10 +39,10 @@ impl State {
             Self::Active => "ACTIVE: the consumer key works (live session token obtained and validated)".into(),
             Self::Inactive { reference_id, .. } => {
                 let reference = reference_id
-                    .map(|id| format!(", IBKR reference id {id}"))
+                    .map(|id| format!(" (reference id {id})"))
                     .unwrap_or_default();
                 format!(
-                    "not active yet, or mistyped: IBKR answers \"invalid consumer\"{reference} both for a key it has not activated and for a key it does not know; compare IB_CONSUMER_KEY with the portal once before you wait"
+                    "not active yet, or mistyped: IBKR answers \"invalid consumer\"{reference} both for a key it has not activated and for one it does not know; compare IB_CONSUMER_KEY with the portal once before you wait"
                 )
             }
             Self::Refused { message } => format!(

@@ -198,13 +198,11 @@ pub fn interaction(
     }
 }
 
-/// A file name for a scenario's cassette: its file stem, or its name made safe.
-pub fn cassette_name(scenario_file: &Path, scenario_name: &str) -> String {
-    let stem = scenario_file
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(scenario_name);
-    let safe: String = stem
+/// A file name for a scenario's cassette: its file stem, and the data-table row's label when the
+/// scenario runs once per row (`known-conids-symbol-AAPL.json`).
+pub fn cassette_name(scenario_file: &Path, row_label: &str) -> String {
+    let stem = scenario_file.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+    let safe: String = format!("{stem}{row_label}")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -214,5 +212,9 @@ pub fn cassette_name(scenario_file: &Path, scenario_name: &str) -> String {
             }
         })
         .collect();
+    let mut safe = safe.trim_end_matches('-').to_owned();
+    while safe.contains("--") {
+        safe = safe.replace("--", "-");
+    }
     format!("{safe}.json")
 }

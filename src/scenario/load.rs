@@ -96,6 +96,33 @@ pub struct LoadedScenario {
     pub variable_names: HashSet<String>,
 }
 
+/// One row of a scenario's data table: its variables, and a label for reports (` [symbol=AAPL]`).
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    pub label: String,
+    pub vars: Vec<(String, String)>,
+}
+
+impl LoadedScenario {
+    /// The rows to run: one per row of `each:`, or a single unlabelled one.
+    pub fn rows(&self) -> Vec<Row> {
+        if self.scenario.each.is_empty() {
+            return vec![Row::default()];
+        }
+        self.scenario
+            .each
+            .iter()
+            .map(|row| {
+                let pairs: Vec<String> = row.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                Row {
+                    label: format!(" [{}]", pairs.join(", ")),
+                    vars: row.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Expands paths: files as given, folders to their `*.yaml`/`*.yml` files, sorted.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
     let mut out = Vec::new();
@@ -287,6 +314,21 @@ impl<'a> Checker<'a> {
             self.templates(&value.referenced, &[value.value.as_str()])?;
             self.defined.insert(name.clone());
             self.used.insert(name.clone());
+        }
+        for (index, row) in scenario.each.iter().enumerate() {
+            if row.is_empty() {
+                return Err(self.error(
+                    &scenario.name.referenced,
+                    format!(
+                        "row {} of `each` is empty; give each row its variables, e.g. {{symbol: AAPL}}",
+                        index + 1
+                    ),
+                ));
+            }
+            for name in row.keys() {
+                self.defined.insert(name.clone());
+                self.used.insert(name.clone());
+            }
         }
         let own_path = self.path;
         let mut compiled = Vec::new();

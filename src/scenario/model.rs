@@ -23,6 +23,10 @@ pub struct Scenario {
     /// Variables, templated themselves; `--var k=v` overrides them.
     #[serde(default)]
     pub variables: IndexMap<String, Spanned<String>>,
+    /// A data table: the scenario runs once per row, the row's values as variables
+    /// (`each: [{symbol: ARM}, {symbol: AAPL}]`). `--var` still overrides them.
+    #[serde(default)]
+    pub each: Vec<IndexMap<String, String>>,
     /// Files of shared steps that run first, in order, relative to this file
     /// (`use: [setup/session.yaml]`).
     #[serde(default, rename = "use")]

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::assert::{self, as_text, show};
-use super::load::{CheckSpec, CompiledStep, LoadedScenario};
+use super::load::{CheckSpec, CompiledStep, LoadedScenario, Row};
 use super::model::{Step, TargetKind};
 use super::template;
 use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage, Pacer};
@@ -241,7 +241,7 @@ struct Endpoint {
 /// report then marks what did not run.
 pub async fn run(
     scenarios: &[LoadedScenario],
-    options: RunOptions,
+    mut options: RunOptions,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Result<RunReport, String> {
     let started = Instant::now();
@@ -261,9 +261,11 @@ pub async fn run(
         Target::Live { .. } => "live".to_owned(),
         Target::Replay { dir, .. } => format!("replay of {}", dir.display()),
     };
-    let (credentials, generated, shared) = match options.target {
+    // The target's credentials move into the run; `options` keeps the rest.
+    let target = std::mem::replace(&mut options.target, Target::Mock);
+    let (credentials, generated, shared) = match target {
         Target::Mock | Target::Replay { .. } => {
-            let replay = match &options.target {
+            let replay = match &target {
                 Target::Replay { source, .. } => Some(source.clone()),
                 _ => None,
             };
@@ -309,118 +311,26 @@ pub async fn run(
     };
     emit(RunEvent::Started { target: &target_name });
 
+    let context = Context {
+        kind,
+        options: &options,
+        shared: &shared,
+        generated: generated.as_ref(),
+        credentials: &credentials,
+        pacer: &pacer,
+        emit: &emit,
+    };
     let mut reports = Vec::with_capacity(scenarios.len());
     let mut interrupted = false;
     tokio::pin!(interrupt);
     for loaded in scenarios {
-        let scenario = &loaded.scenario;
         if !is_selected(loaded, &options.tags) {
             continue;
         }
-        let mut report = ScenarioReport {
-            name: scenario.name.value.clone(),
-            file: loaded.path.clone(),
-            tags: scenario.tags.clone(),
-            skipped: None,
-            steps: Vec::new(),
-        };
-        let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
-        let needs_own_mock = scenario.mock.is_some();
-        if !allowed || (needs_own_mock && kind != TargetKind::Mock) {
-            report.skipped = Some(
-                format!(
-                    "not for target {kind:?} (targets: {:?})",
-                    scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock])
-                )
-                .to_lowercase(),
-            );
-            emit(RunEvent::Scenario(&report));
+        for row in loaded.rows() {
+            let report = run_scenario(&context, loaded, &row, &mut interrupted, &mut interrupt).await?;
             reports.push(report);
-            continue;
         }
-        if interrupted {
-            report.skipped = Some("run interrupted".into());
-            emit(RunEvent::Scenario(&report));
-            reports.push(report);
-            continue;
-        }
-        emit(RunEvent::Scenario(&report));
-        let own;
-        let endpoint = match (&scenario.mock, &generated) {
-            (Some(settings), Some(generated)) => {
-                own = scenario_mock(settings, generated).await?;
-                &own
-            }
-            _ => &shared,
-        };
-        let mut client_options = options.client.clone();
-        client_options.base_url = endpoint.base_url.clone();
-        let recorder = options.record.as_ref().map(|_| crate::record::Recorder::default());
-        client_options.recorder = recorder.clone();
-        let client =
-            Client::with_shared(credentials.clone(), client_options, pacer.clone()).map_err(|e| e.to_string())?;
-        let mut vars: HashMap<String, String> = HashMap::new();
-        let now = SystemTime::now();
-        for (name, value) in &scenario.variables {
-            let rendered =
-                template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
-            vars.insert(name.clone(), rendered);
-        }
-        vars.extend(options.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-
-        let mut failed = false;
-        for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
-            if failed || interrupted {
-                let why = if interrupted {
-                    "run interrupted"
-                } else {
-                    "an earlier step failed"
-                };
-                let skipped = StepReport {
-                    name: step.name.value.clone(),
-                    status: StepStatus::Skipped(why.into()),
-                    duration: Duration::ZERO,
-                    attempts: 0,
-                    server_log: Vec::new(),
-                };
-                emit(RunEvent::StepFinished(&skipped));
-                report.steps.push(skipped);
-                continue;
-            }
-            emit(RunEvent::StepStarted { name: &step.name.value });
-            let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
-            let recorded_start = recorder.as_ref().map_or(0, crate::record::Recorder::len);
-            let step_started = Instant::now();
-            let outcome = tokio::select! {
-                outcome = run_step(&client, step, compiled, &mut vars) => Some(outcome),
-                () = &mut interrupt => None,
-            };
-            let (status, attempts) = outcome.unwrap_or_else(|| {
-                interrupted = true;
-                (StepStatus::Skipped("run interrupted".into()), 0)
-            });
-            failed = !matches!(status, StepStatus::Passed);
-            if let (Some(recorder), Some(request)) = (&recorder, &step.request) {
-                recorder.label_since(recorded_start, &request.as_written());
-            }
-            let server_log = match (&status, &endpoint.log) {
-                (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
-                _ => Vec::new(),
-            };
-            let finished = StepReport {
-                name: step.name.value.clone(),
-                status,
-                duration: step_started.elapsed(),
-                attempts,
-                server_log,
-            };
-            emit(RunEvent::StepFinished(&finished));
-            report.steps.push(finished);
-        }
-        if let (Some(dir), Some(recorder)) = (&options.record, &recorder) {
-            write_cassette(dir, loaded, recorder.take(), &credentials)?;
-        }
-        reports.push(report);
     }
     Ok(RunReport {
         target: target_name,
@@ -430,10 +340,138 @@ pub async fn run(
     })
 }
 
+/// What every scenario of a run shares.
+struct Context<'a> {
+    kind: TargetKind,
+    options: &'a RunOptions,
+    shared: &'a Endpoint,
+    generated: Option<&'a GeneratedCredentials>,
+    credentials: &'a Arc<Credentials>,
+    pacer: &'a Arc<Pacer>,
+    emit: &'a dyn Fn(RunEvent<'_>),
+}
+
+/// Runs one scenario, for one row of its data table. `interrupted` is set when the interrupt
+/// fires, and the remaining steps are then reported as not run.
+async fn run_scenario(
+    context: &Context<'_>,
+    loaded: &LoadedScenario,
+    row: &Row,
+    interrupted: &mut bool,
+    interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Result<ScenarioReport, String> {
+    let (kind, options, emit) = (context.kind, context.options, context.emit);
+    let scenario = &loaded.scenario;
+    let mut report = ScenarioReport {
+        name: format!("{}{}", scenario.name.value, row.label),
+        file: loaded.path.clone(),
+        tags: scenario.tags.clone(),
+        skipped: None,
+        steps: Vec::new(),
+    };
+    let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
+    let needs_own_mock = scenario.mock.is_some();
+    if !allowed || (needs_own_mock && kind != TargetKind::Mock) {
+        report.skipped = Some(
+            format!(
+                "not for target {kind:?} (targets: {:?})",
+                scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock])
+            )
+            .to_lowercase(),
+        );
+        emit(RunEvent::Scenario(&report));
+        return Ok(report);
+    }
+    if *interrupted {
+        report.skipped = Some("run interrupted".into());
+        emit(RunEvent::Scenario(&report));
+        return Ok(report);
+    }
+    emit(RunEvent::Scenario(&report));
+    let own;
+    let endpoint = match (&scenario.mock, context.generated) {
+        (Some(settings), Some(generated)) => {
+            own = scenario_mock(settings, generated).await?;
+            &own
+        }
+        _ => context.shared,
+    };
+    let mut client_options = options.client.clone();
+    client_options.base_url = endpoint.base_url.clone();
+    let recorder = options.record.as_ref().map(|_| crate::record::Recorder::default());
+    client_options.recorder = recorder.clone();
+    let client = Client::with_shared(context.credentials.clone(), client_options, context.pacer.clone())
+        .map_err(|e| e.to_string())?;
+    let mut vars: HashMap<String, String> = HashMap::new();
+    let now = SystemTime::now();
+    for (name, value) in &scenario.variables {
+        let rendered =
+            template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
+        vars.insert(name.clone(), rendered);
+    }
+    vars.extend(row.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(options.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+
+    let mut failed = false;
+    for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
+        if failed || *interrupted {
+            let why = if *interrupted {
+                "run interrupted"
+            } else {
+                "an earlier step failed"
+            };
+            let skipped = StepReport {
+                name: step.name.value.clone(),
+                status: StepStatus::Skipped(why.into()),
+                duration: Duration::ZERO,
+                attempts: 0,
+                server_log: Vec::new(),
+            };
+            emit(RunEvent::StepFinished(&skipped));
+            report.steps.push(skipped);
+            continue;
+        }
+        emit(RunEvent::StepStarted { name: &step.name.value });
+        let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
+        let recorded_start = recorder.as_ref().map_or(0, crate::record::Recorder::len);
+        let step_started = Instant::now();
+        let outcome = tokio::select! {
+            outcome = run_step(&client, step, compiled, &mut vars) => Some(outcome),
+            () = interrupt.as_mut() => None,
+        };
+        let (status, attempts) = outcome.unwrap_or_else(|| {
+            *interrupted = true;
+            (StepStatus::Skipped("run interrupted".into()), 0)
+        });
+        failed = !matches!(status, StepStatus::Passed);
+        if let (Some(recorder), Some(request)) = (&recorder, &step.request) {
+            recorder.label_since(recorded_start, &request.as_written());
+        }
+        let server_log = match (&status, &endpoint.log) {
+            (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
+            _ => Vec::new(),
+        };
+        let finished = StepReport {
+            name: step.name.value.clone(),
+            status,
+            duration: step_started.elapsed(),
+            attempts,
+            server_log,
+        };
+        emit(RunEvent::StepFinished(&finished));
+        report.steps.push(finished);
+    }
+    if let (Some(dir), Some(recorder)) = (&options.record, &recorder) {
+        write_cassette(dir, loaded, &row.label, recorder.take(), context.credentials)?;
+    }
+    Ok(report)
+}
+
 /// Redacts a scenario's interactions and writes them as `DIR/<scenario>.json`.
 fn write_cassette(
     dir: &std::path::Path,
     loaded: &LoadedScenario,
+    row_label: &str,
     interactions: Vec<crate::record::Interaction>,
     credentials: &Credentials,
 ) -> Result<(), String> {
@@ -447,11 +485,11 @@ fn write_cassette(
     }
     let cassette = crate::record::Cassette {
         format: crate::record::FORMAT,
-        scenario: loaded.scenario.name.value.clone(),
+        scenario: format!("{}{row_label}", loaded.scenario.name.value),
         interactions,
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-    let path = dir.join(crate::record::cassette_name(&loaded.path, &loaded.scenario.name.value));
+    let path = dir.join(crate::record::cassette_name(&loaded.path, row_label));
     crate::report::write_atomically(&path, &cassette.to_json())
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
