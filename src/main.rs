@@ -181,8 +181,12 @@ enum DiagnoseCommand {
         /// A format-1 vector file holding your client's values as the expectations.
         file: PathBuf,
         /// Your client's Authorization header, to check how it carries the signature.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "template")]
         header: Option<String>,
+        /// Write FILE to fill in instead: your credential set's inputs (IB_* variables, .env or
+        /// flags) with every expectation IBKR's; replace the values your client computes.
+        #[arg(long)]
+        template: bool,
     },
 }
 
@@ -897,6 +901,78 @@ fn single_client(
     ibkr_probe::client::Client::new(credentials, options).map_err(|e| e.to_string())
 }
 
+/// `diagnose compare --template FILE`: a vector file of the user's credential set to fill in.
+fn compare_template(file: &std::path::Path, source: &CredentialSource) -> u8 {
+    use ibkr_probe::diagnose::compare;
+    if file.exists() {
+        eprintln!(
+            "error: {} already exists; name a new file (it would be replaced by a template)",
+            file.display()
+        );
+        return exit::BAD_COMMAND_LINE;
+    }
+    let env = match source.load() {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let credentials = match env.credentials() {
+        Ok(credentials) => credentials,
+        Err(e) => {
+            eprintln!(
+                "error: the template is made from your credential set: {e}\n(no credentials yet? `ibkr-probe keys generate DIR` makes a set to try it with)"
+            );
+            return exit::INVALID_INPUT;
+        }
+    };
+    let read = |variable: &str| {
+        let path = env.value(variable).unwrap_or_default();
+        std::fs::read_to_string(path).map_err(|e| format!("{path} ({variable}): {e}"))
+    };
+    let pems = read("IB_SIGNATURE_KEY_PATH").and_then(|s| read("IB_ENCRYPTION_KEY_PATH").map(|e| (s, e)));
+    let (signature_key_pem, encryption_key_pem) = match pems {
+        Ok(pems) => pems,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_INPUT;
+        }
+    };
+    let inputs = compare::TemplateInputs {
+        consumer_key: &credentials.consumer_key,
+        realm: &credentials.realm,
+        access_token: &credentials.access_token,
+        access_token_secret: credentials.access_token_secret.expose(),
+        signature_key_pem: &signature_key_pem,
+        encryption_key_pem: &encryption_key_pem,
+        dh: &credentials.dh_params,
+    };
+    let text = match compare::template(
+        &inputs,
+        &mut ibkr_probe::oauth::SystemRandom,
+        std::time::SystemTime::now(),
+    ) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!(
+                "error: cannot make the template from this credential set: {e}; `ibkr-probe diagnose` says what is wrong with it"
+            );
+            return exit::INVALID_INPUT;
+        }
+    };
+    if let Err(e) = ibkr_probe::config::write_private(file, text.as_bytes()) {
+        eprintln!("error: {}: cannot write: {e}", file.display());
+        return exit::RUNTIME_FAILURE;
+    }
+    eprintln!(
+        "wrote {}: replace each expect_* value your client computes with its own (same nonce, timestamp and DH values), then run `ibkr-probe diagnose compare {}`",
+        file.display(),
+        file.display()
+    );
+    exit::SUCCESS
+}
+
 fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) -> u8 {
     use ibkr_probe::diagnose::compare;
     if let Some(header) = header
@@ -949,8 +1025,14 @@ fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) ->
 fn diagnose(args: DiagnoseArgs) -> u8 {
     let verbose = args.verbosity.verbose;
     use ibkr_probe::diagnose::{checks, explain};
-    if let Some(DiagnoseCommand::Compare { file, header }) = &args.command {
-        return diagnose_compare(file, header.as_deref(), args.json);
+    match &args.command {
+        Some(DiagnoseCommand::Compare {
+            file, template: true, ..
+        }) => return compare_template(file, &args.source),
+        Some(DiagnoseCommand::Compare { file, header, .. }) => {
+            return diagnose_compare(file, header.as_deref(), args.json);
+        }
+        None => {}
     }
     let source = match args.source.load() {
         Ok(source) => source,

@@ -75,6 +75,53 @@ fn explain_file_finds_each_distinct_error_of_a_bot_log_once() {
 }
 
 #[test]
+fn compare_template_writes_a_file_to_fill_in() {
+    let (dir, env) = credential_set();
+    let file = dir.path().join("mine.json");
+    let template = || {
+        bin()
+            .args(["diagnose", "compare", "--template"])
+            .arg(&file)
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap()
+    };
+    let out = template();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "it holds private keys");
+    }
+    let out = bin().args(["diagnose", "compare"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "untouched, it matches: {}", text(&out));
+    // The user's client puts realm into a request's base string: named.
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let base = doc["requests"][0]["expect_base_string"].as_str().unwrap().to_owned();
+    doc["requests"][0]["expect_base_string"] = Value::from(format!("{base}%26realm%3Dlimited_poa"));
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, serde_json::to_string(&doc).unwrap()).unwrap();
+    let out = bin().args(["diagnose", "compare"]).arg(&edited).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out).contains("requests[0].base_string: realm is in the base string"),
+        "{}",
+        text(&out)
+    );
+
+    assert_eq!(template().status.code(), Some(1), "an existing file is not replaced");
+    let out = bin()
+        .args(["diagnose", "compare", "--template"])
+        .arg(dir.path().join("other.json"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no credentials: {}", text(&out));
+    assert!(text(&out).contains("keys generate"), "{}", text(&out));
+}
+
+#[test]
 fn compare_refuses_a_header_it_cannot_parse() {
     let vector = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/ibkr-2018-oauth-example.json");
     let out = bin()

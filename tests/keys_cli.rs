@@ -175,3 +175,26 @@ fn mock_command_rejects_bad_input() {
     assert_eq!(broken.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&broken.stderr).contains("missing field"));
 }
+
+/// What `keys generate` writes, its own `diagnose` accepts: no documentation-example consumer,
+/// no key IBKR would never issue, no toy DH group.
+#[test]
+fn generate_refuses_what_diagnose_would_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, said) in [
+        (&["--consumer-key", "TESTCONS"][..], "documentation example"),
+        (&["--consumer-key", "ABC"][..], "9 uppercase letters or digits"),
+        (&["--dh-generate", "--dh-bits", "64"][..], "1024..=4096"),
+    ] {
+        let out = bin()
+            .args(["keys", "generate"])
+            .arg(dir.path().join("creds"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+    assert!(!dir.path().join("creds").exists(), "nothing written");
+}

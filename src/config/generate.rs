@@ -1,7 +1,6 @@
 //! `keys generate`: a complete credential set like the one a user ends up with after IBKR's
 //! self-service portal, plus the server-side file the mock reads.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -180,24 +179,9 @@ impl GeneratedCredentials {
         let mut written = Vec::with_capacity(files.len());
         for (name, contents) in files {
             let target = path(name);
-            write_private(&target, contents.as_bytes()).map_err(|e| write_error(&target, e.to_string()))?;
+            super::write_private(&target, contents.as_bytes()).map_err(|e| write_error(&target, e.to_string()))?;
             written.push(target);
         }
         Ok(written)
     }
-}
-
-/// Writes a file readable by its owner only (0600 on Unix), replacing any old one.
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(path);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
 }

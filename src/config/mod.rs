@@ -73,6 +73,21 @@ fn missing_list(missing: &[(&str, &str)]) -> String {
         .join(", ")
 }
 
+/// Writes a file readable by its owner only (0600 on Unix), replacing any old one.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, contents)?;
+    file.sync_all()
+}
+
 /// A file's permission bits (`0o600`), where the platform has them.
 pub fn file_mode(path: &Path) -> Option<u32> {
     #[cfg(unix)]

@@ -268,6 +268,134 @@ fn signature_mistake(file: &VectorFile, truth: &Truth, step: &str, user_value: &
     mistakes::find(&candidates, user_value, &keys)
 }
 
+/// What a template is made from: one credential set, as the user's own client reads it.
+pub struct TemplateInputs<'a> {
+    pub consumer_key: &'a str,
+    pub realm: &'a str,
+    pub access_token: &'a str,
+    pub access_token_secret: &'a str,
+    pub signature_key_pem: &'a str,
+    pub encryption_key_pem: &'a str,
+    pub dh: &'a crate::oauth::DhParams,
+}
+
+/// Where a step's expectation lives in a vector file's JSON.
+fn expectation_pointer(step: &str) -> Option<String> {
+    Some(match step {
+        "decrypt_access_token_secret" => "/expect_access_token_secret_plain_b64".to_owned(),
+        "prepend" => "/expect_prepend_hex".to_owned(),
+        "dh_challenge" => "/live_session_token/expect_dh_challenge_hex".to_owned(),
+        "lst_base_string" => "/live_session_token/expect_base_string".to_owned(),
+        "lst_request_signature" => "/live_session_token/expect_signature".to_owned(),
+        "shared_secret" => "/live_session_token/expect_shared_secret_hex".to_owned(),
+        "live_session_token" => "/live_session_token/expect_live_session_token".to_owned(),
+        "live_session_token_signature" => "/live_session_token/expect_live_session_token_signature".to_owned(),
+        other => {
+            let (index, field) = parse_request_step(other)?;
+            format!("/requests/{index}/expect_{field}")
+        }
+    })
+}
+
+/// A format-1 vector file for the user's own client: these inputs, a fresh LST request (nonce,
+/// timestamp, DH exponent, the server's answer) and two ordinary requests, with every expectation
+/// set to the right value. Replace the values your client computes with its own, then run
+/// `diagnose compare` on the file.
+pub fn template(
+    inputs: &TemplateInputs<'_>,
+    rng: &mut dyn crate::oauth::RandomSource,
+    now: std::time::SystemTime,
+) -> Result<String, String> {
+    use crate::oauth::header;
+    let fail = |e: crate::oauth::Error| e.to_string();
+    let mut exponent = [0u8; 32];
+    rng.fill(&mut exponent).map_err(fail)?;
+    let dh_random_hex = hex::encode(exponent);
+    let server = DhExponent::generate(rng, 32).map_err(fail)?;
+    let timestamp = header::timestamp(now);
+    let ordinary = |rng: &mut dyn crate::oauth::RandomSource| -> Result<serde_json::Value, String> {
+        Ok(serde_json::json!({
+            "oauth_consumer_key": inputs.consumer_key,
+            "oauth_nonce": header::nonce(rng).map_err(fail)?,
+            "oauth_signature_method": "HMAC-SHA256",
+            "oauth_timestamp": timestamp,
+            "oauth_token": inputs.access_token,
+        }))
+    };
+    let base = "https://api.ibkr.com/v1/api";
+    let mut doc = serde_json::json!({
+        "format": 1,
+        "name": "my client",
+        "description": "Made by `ibkr-probe diagnose compare --template`. Every expect_* value is what IBKR expects for these inputs; replace each one your client computes with its own value (same inputs: nonce, timestamp, dh_random_hex, dh_response_hex), then run `ibkr-probe diagnose compare FILE`. This file holds your private keys: keep it private.",
+        "consumer_key": inputs.consumer_key,
+        "realm": inputs.realm,
+        "signature_key_pem": inputs.signature_key_pem,
+        "encryption_key_pem": inputs.encryption_key_pem,
+        "dh_param_pem": inputs.dh.to_pkcs3_pem(),
+        "dh_prime_hex": format!("{:x}", inputs.dh.prime()),
+        "dh_generator_hex": format!("{:x}", inputs.dh.generator()),
+        "access_token": inputs.access_token,
+        "access_token_secret": inputs.access_token_secret,
+        "expect_access_token_secret_plain_b64": "AA==",
+        "expect_prepend_hex": "00",
+        "live_session_token": {
+            "method": "POST",
+            "url": format!("{base}/oauth/live_session_token"),
+            "nonce": header::nonce(rng).map_err(fail)?,
+            "timestamp": timestamp,
+            "dh_random_hex": dh_random_hex,
+            "expect_dh_challenge_hex": "00",
+            "expect_base_string": "x",
+            "expect_signature": "AA==",
+            "dh_response_hex": dh::challenge_hex(inputs.dh, &server),
+            "expect_shared_secret_hex": "00",
+            "expect_live_session_token": "AA==",
+            "expect_live_session_token_signature": "00",
+        },
+        "requests": [
+            {
+                "name": "snapshot",
+                "method": "GET",
+                "url": format!("{base}/iserver/marketdata/snapshot?conids=265598&fields=31,84,86"),
+                "oauth": ordinary(rng)?,
+                "expect_base_string": "x",
+                "expect_signature": "AA==",
+            },
+            {
+                "name": "tickle",
+                "method": "POST",
+                "url": format!("{base}/tickle"),
+                "oauth": ordinary(rng)?,
+                "expect_base_string": "x",
+                "expect_signature": "AA==",
+            },
+        ],
+    });
+    // Fill the expectations in order: each pass computes the first one still missing from
+    // the ones before it.
+    for _ in 0..32 {
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let file = crate::vectors::load::load_text(std::path::Path::new("template.json"), &text)
+            .map_err(|e| format!("{}: {}", e.field, e.message))?;
+        let Some(outcome) = verify(&file).into_iter().find(|o| !o.is_ok()) else {
+            return Ok(text + "\n");
+        };
+        let computed = match outcome.status {
+            crate::vectors::verify::StepStatus::Mismatch { computed, .. } => computed,
+            crate::vectors::verify::StepStatus::Failed { error, .. } => {
+                return Err(format!("{}: {error}", outcome.step));
+            }
+            crate::vectors::verify::StepStatus::Ok => unreachable!("found as not ok"),
+        };
+        let pointer =
+            expectation_pointer(&outcome.step).ok_or_else(|| format!("{}: differs in these inputs", outcome.step))?;
+        if let Some(slot) = doc.pointer_mut(&pointer) {
+            *slot = serde_json::Value::String(computed.expose().clone());
+        }
+    }
+    Err("the expectations did not settle".into())
+}
+
 /// Checks how a user's `Authorization` header carries its signature: IBKR expects the base64
 /// signature percent-encoded once. Returns the mistake in words, if any.
 pub fn check_header(header: &str) -> Option<&'static str> {
