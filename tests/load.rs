@@ -27,8 +27,13 @@ mod linux {
             .unwrap_or(0)
     }
 
+    /// The descriptor count is the whole process's: the two tests take turns, so one's child
+    /// process and sockets never count against the other.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn mock_holds_concurrent_load_and_stops_on_sigterm() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         const CLIENTS: usize = 20;
         const DURATION: Duration = Duration::from_secs(5);
         let dir = tempfile::tempdir().unwrap();
@@ -138,6 +143,7 @@ mod linux {
 
     #[tokio::test]
     async fn the_runner_run_many_times_leaks_no_sockets() {
+        let _turn = ONE_AT_A_TIME.lock().await;
         use ibkr_probe::scenario::{load, run};
         let (mock, _) = common::start_mock(|c| c.rate_limit = 1_000_000).await;
         let text = "name: loop\nsteps:\n  - name: lst\n    lst: {}\n  - name: init\n    session_init: {}\n  - name: accounts\n    request: {path: /iserver/accounts}\n";

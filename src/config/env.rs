@@ -117,15 +117,9 @@ impl EnvSource {
     /// The raw value of a variable by its guide name (`IB_...`), falling back to ibind's name.
     /// `IB_DH_PARAM_PATH` has no ibind twin (ibind keeps the prime as hex: IBIND_OAUTH1A_DH_PRIME).
     pub fn value(&self, guide_name: &str) -> Option<&str> {
-        let pairs = [
-            CONSUMER_KEY,
-            ACCESS_TOKEN,
-            ACCESS_TOKEN_SECRET,
-            SIGNATURE_KEY_PATH,
-            ENCRYPTION_KEY_PATH,
-            REALM,
-        ];
-        match pairs.into_iter().find(|(guide, _)| *guide == guide_name) {
+        // The DH twins hold different things (a path, a prime): no fallback between them.
+        let same_values = &TWINS[..6];
+        match same_values.iter().copied().find(|(guide, _)| *guide == guide_name) {
             Some(pair) => self.get(pair),
             None => self
                 .values

@@ -313,16 +313,23 @@ pub fn template(
     let dh_random_hex = hex::encode(exponent);
     let server = DhExponent::generate(rng, 32).map_err(fail)?;
     let timestamp = header::timestamp(now);
-    let ordinary = |rng: &mut dyn crate::oauth::RandomSource| -> Result<serde_json::Value, String> {
-        Ok(serde_json::json!({
-            "oauth_consumer_key": inputs.consumer_key,
-            "oauth_nonce": header::nonce(rng).map_err(fail)?,
-            "oauth_signature_method": "HMAC-SHA256",
-            "oauth_timestamp": timestamp,
-            "oauth_token": inputs.access_token,
+    let base = "https://api.ibkr.com/v1/api";
+    let ordinary = |rng: &mut dyn crate::oauth::RandomSource, name: &str, method: &str, path: &str| {
+        Ok::<_, String>(serde_json::json!({
+            "name": name,
+            "method": method,
+            "url": format!("{base}{path}"),
+            "oauth": {
+                "oauth_consumer_key": inputs.consumer_key,
+                "oauth_nonce": header::nonce(rng).map_err(fail)?,
+                "oauth_signature_method": "HMAC-SHA256",
+                "oauth_timestamp": timestamp,
+                "oauth_token": inputs.access_token,
+            },
+            "expect_base_string": "x",
+            "expect_signature": "AA==",
         }))
     };
-    let base = "https://api.ibkr.com/v1/api";
     let mut doc = serde_json::json!({
         "format": 1,
         "name": "my client",
@@ -353,22 +360,8 @@ pub fn template(
             "expect_live_session_token_signature": "00",
         },
         "requests": [
-            {
-                "name": "snapshot",
-                "method": "GET",
-                "url": format!("{base}/iserver/marketdata/snapshot?conids=265598&fields=31,84,86"),
-                "oauth": ordinary(rng)?,
-                "expect_base_string": "x",
-                "expect_signature": "AA==",
-            },
-            {
-                "name": "tickle",
-                "method": "POST",
-                "url": format!("{base}/tickle"),
-                "oauth": ordinary(rng)?,
-                "expect_base_string": "x",
-                "expect_signature": "AA==",
-            },
+            ordinary(rng, "snapshot", "GET", "/iserver/marketdata/snapshot?conids=265598&fields=31,84,86")?,
+            ordinary(rng, "tickle", "POST", "/tickle")?,
         ],
     });
     // Fill the expectations in order: each pass computes the first one still missing from

@@ -48,11 +48,29 @@ fn sent_order(header: &AuthorizationHeader) -> Vec<(&str, &str)> {
         .collect()
 }
 
-fn public_keys(credentials: &ServerCredentials) -> PublicKeys<'_> {
-    PublicKeys {
+/// The known mistake that reproduces a failing `signature`, tried on every URL the client may
+/// have signed.
+fn name_mistake(
+    request: &IncomingRequest<'_>,
+    credentials: &ServerCredentials,
+    signature: &str,
+    candidates: impl Fn(&Signed<'_>) -> Vec<mistakes::Candidate>,
+) -> Option<Mistake> {
+    let sent = sent_order(request.header);
+    let keys = PublicKeys {
         signature: credentials.signature_public_key.pkcs1_der(),
         encryption: credentials.encryption_public_key.as_ref().map(|k| k.pkcs1_der()),
-    }
+    };
+    request.urls.iter().find_map(|url| {
+        let signed = Signed {
+            method: request.method,
+            url,
+            form: &[],
+            oauth: &sent,
+            realm: &credentials.realm,
+        };
+        mistakes::find(&candidates(&signed), signature, &keys)
+    })
 }
 
 fn oauth_params(header: &AuthorizationHeader) -> Vec<(&str, &str)> {
@@ -191,22 +209,13 @@ pub fn live_session_token(
             .access_token_secret_encrypted
             .as_ref()
             .map(|s| s.expose().as_str());
-        let sent = sent_order(header);
-        let mistake = request.urls.iter().find_map(|url| {
-            let signed = Signed {
-                method: request.method,
-                url,
-                form: &[],
-                oauth: &sent,
-                realm: &credentials.realm,
-            };
-            let candidates = mistakes::lst_request_candidates(
-                &signed,
+        let mistake = name_mistake(request, credentials, signature, |signed| {
+            mistakes::lst_request_candidates(
+                signed,
                 mistakes::IBKR_ACCEPTS,
                 &credentials.access_token_secret_plain,
                 encrypted,
-            );
-            mistakes::find(&candidates, signature, &public_keys(credentials))
+            )
         });
         let reason = match mistake {
             Some(mistake) => mistake.describe(),
@@ -289,17 +298,8 @@ pub fn hmac_request(
     if verifies(lst, QueryConvention::PerValueEncoded, None) {
         return Ok(Accepted::SpecOnly);
     }
-    let sent = sent_order(header);
-    let mistake = request.urls.iter().find_map(|url| {
-        let signed = Signed {
-            method: request.method,
-            url,
-            form: &[],
-            oauth: &sent,
-            realm: &credentials.realm,
-        };
-        let candidates = mistakes::hmac_request_candidates(&signed, mistakes::IBKR_ACCEPTS, lst, variants);
-        mistakes::find(&candidates, signature, &public_keys(credentials))
+    let mistake = name_mistake(request, credentials, signature, |signed| {
+        mistakes::hmac_request_candidates(signed, mistakes::IBKR_ACCEPTS, lst, variants)
     });
     let reason = match mistake {
         Some(mistake) => mistake.describe(),
