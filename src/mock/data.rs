@@ -76,12 +76,10 @@ pub fn search(symbol: &str) -> Value {
         "symbol": stock.symbol,
         "description": stock.exchange,
         "restricted": null,
-        "fop": null,
-        "opt": "20250815;20250822;20250919;20251017;20251121;20251219",
-        "war": null,
         "sections": [
             {"secType": "STK"},
             {"secType": "OPT", "months": OPTION_MONTHS, "exchange": "SMART;AMEX;BATS;BOX;CBOE;CBOE2;EDGX;GEMINI;ISE;MIAX;NASDAQOM;PHLX;PSE"},
+            {"secType": "CFD", "exchange": "SMART", "conid": (stock.conid + 100_000_000).to_string()},
             {"secType": "BAG"}
         ]
     }])

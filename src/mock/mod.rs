@@ -2,6 +2,7 @@
 //! session rules (brokerage session, idle expiry, accounts before market data, snapshot warm-up,
 //! pacing) and can play IBKR's failures on purpose. Usable from tests on a free loopback port.
 
+mod api;
 pub mod auth;
 mod credentials;
 pub mod data;

@@ -1,0 +1,68 @@
+//! Contracts: search by symbol, option strikes and contract details, from the mock's instrument
+//! table (`mock::data`). Strikes answer only for an underlying searched in this session.
+
+use axum::http::StatusCode;
+
+use super::{Call, Needs, Reply, Route, bad_request, reply};
+use crate::mock::data;
+
+pub(super) const ROUTES: &[Route] = &[
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/secdef/search",
+        needs: Needs::Brokerage,
+        handler: search,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/secdef/strikes",
+        needs: Needs::Brokerage,
+        handler: strikes,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/secdef/info",
+        needs: Needs::Brokerage,
+        handler: info,
+    },
+];
+
+fn search(call: &mut Call<'_>) -> Reply {
+    let Some(symbol) = call.query("symbol").filter(|s| !s.is_empty()).map(str::to_owned) else {
+        return bad_request("symbol required");
+    };
+    if let Some(stock) = data::stock_by_symbol(&symbol) {
+        call.brokerage().searched.insert(stock.conid);
+    }
+    reply(StatusCode::OK, data::search(&symbol))
+}
+
+fn strikes(call: &mut Call<'_>) -> Reply {
+    let conid = call.query("conid").and_then(|c| c.parse().ok());
+    let month = call.query("month").map(str::to_owned);
+    let (Some(conid), Some(month)) = (conid, month) else {
+        return bad_request("conid and month are required");
+    };
+    let searched = call.brokerage().searched.contains(&conid);
+    match data::strikes(conid, &month, searched) {
+        Some(body) => reply(StatusCode::OK, body),
+        None => bad_request("unknown conid or month"),
+    }
+}
+
+fn info(call: &mut Call<'_>) -> Reply {
+    let conid = call.query("conid").and_then(|c| c.parse().ok());
+    let month = call.query("month");
+    let strike = call.query("strike").and_then(|s| s.parse::<f64>().ok());
+    let right = call
+        .query("right")
+        .and_then(|r| r.chars().next())
+        .map(|c| c.to_ascii_uppercase());
+    match (conid, month, strike) {
+        (Some(conid), Some(month), Some(strike)) => match data::info(conid, month, strike, right) {
+            Some(body) => reply(StatusCode::OK, body),
+            None => bad_request("unknown conid or month"),
+        },
+        _ => bad_request("conid, month and strike are required"),
+    }
+}

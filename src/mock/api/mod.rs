@@ -1,0 +1,265 @@
+//! The mock's endpoints: one module per API area, each declaring its routes in a table. The
+//! dispatcher (`routes`) checks OAuth, pacing and the session first; [`answer`] then finds the
+//! route, applies the session rule the route needs, and calls its handler.
+
+mod accounts;
+mod contracts;
+mod marketdata;
+mod session;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Brokerage, Session, State};
+
+/// An answer and, for the log, why it was given.
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub note: Option<String>,
+}
+
+impl Reply {
+    pub fn with_note(mut self, note: &str) -> Self {
+        self.note = Some(note.to_owned());
+        self
+    }
+}
+
+pub(super) fn reply(status: StatusCode, body: Value) -> Reply {
+    Reply {
+        status,
+        body,
+        note: None,
+    }
+}
+
+pub(super) fn refused(status: StatusCode, body: Value, note: impl Into<String>) -> Reply {
+    Reply {
+        status,
+        body,
+        note: Some(note.into()),
+    }
+}
+
+/// IBKR's 400: `{"error":"Bad Request: …","statusCode":400}`.
+pub(super) fn bad_request(message: &str) -> Reply {
+    refused(
+        StatusCode::BAD_REQUEST,
+        json!({"error": format!("Bad Request: {message}"), "statusCode": 400}),
+        message.to_owned(),
+    )
+}
+
+pub(super) fn now_ms(now: SystemTime) -> u64 {
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What a route needs before its handler runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Session control (ssodh/init, status, tickle, logout): answered from the session's own
+    /// state, never from a recording.
+    Control,
+    /// An OAuth session only: `/portfolio` works without a brokerage session, as at IBKR.
+    Session,
+    /// A brokerage session (`ssodh/init` first), else IBKR's 400 `no bridge`.
+    Brokerage,
+}
+
+/// One endpoint: its methods, its path pattern (`/portfolio/{acct}/summary`) and its handler.
+struct Route {
+    methods: &'static [&'static str],
+    pattern: &'static str,
+    needs: Needs,
+    handler: fn(&mut Call<'_>) -> Reply,
+}
+
+/// Every area's routes.
+const AREAS: [&[Route]; 4] = [session::ROUTES, accounts::ROUTES, contracts::ROUTES, marketdata::ROUTES];
+
+/// One request, as a handler sees it.
+struct Call<'a> {
+    session: &'a mut Session,
+    /// The pattern's `{…}` parts, in order.
+    params: Vec<&'a str>,
+    query: &'a [(String, String)],
+    body: &'a Bytes,
+    now: SystemTime,
+}
+
+impl Call<'_> {
+    /// A query parameter's value.
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The brokerage session; [`answer`] has checked there is one for [`Needs::Brokerage`].
+    fn brokerage(&mut self) -> &mut Brokerage {
+        self.session.brokerage.get_or_insert_with(Brokerage::default)
+    }
+}
+
+/// The parts of `path` that stand where `pattern` has `{…}`, if the path fits the pattern.
+fn fit<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut params = Vec::new();
+    let mut wanted = pattern.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) if w.starts_with('{') && !g.is_empty() => params.push(g),
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Answers a request whose OAuth and pacing checks passed.
+pub(super) fn answer(
+    state: &State,
+    session: &mut Session,
+    method: &Method,
+    path: &str,
+    query: &[(String, String)],
+    body: &Bytes,
+    now: SystemTime,
+) -> Reply {
+    let mut fits_path = false;
+    let mut found = None;
+    for route in AREAS.iter().flat_map(|area| area.iter()) {
+        if let Some(params) = fit(route.pattern, path) {
+            fits_path = true;
+            if route.methods.contains(&method.as_str()) {
+                found = Some((route, params));
+                break;
+            }
+        }
+    }
+    let needs_bridge = found
+        .as_ref()
+        .map_or(path.starts_with("/iserver/"), |(r, _)| r.needs == Needs::Brokerage);
+    if needs_bridge && session.brokerage.is_none() {
+        return bad_request("no bridge").with_note("no brokerage session: POST /iserver/auth/ssodh/init first");
+    }
+    let Some((route, params)) = found else {
+        return match fits_path {
+            true => refused(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "Method Not Allowed"}),
+                format!("{method} is not served for {path}"),
+            ),
+            false => refused(
+                StatusCode::NOT_FOUND,
+                json!({"error": "Not Found"}),
+                "the mock does not serve this endpoint",
+            ),
+        };
+    };
+    if route.needs != Needs::Control
+        && let Some(replay) = &state.config.replay
+    {
+        return replayed(
+            replay,
+            session.brokerage.get_or_insert_with(Brokerage::default),
+            method.as_str(),
+            path,
+            query,
+        );
+    }
+    let mut call = Call {
+        session,
+        params,
+        query,
+        body,
+        now,
+    };
+    (route.handler)(&mut call)
+}
+
+/// An answer from the cassettes, with the session's warm-up rule for snapshots.
+fn replayed(
+    replay: &crate::record::replay::ReplaySource,
+    brokerage: &mut Brokerage,
+    method: &str,
+    route: &str,
+    query: &[(String, String)],
+) -> Reply {
+    let snapshot = route == "/iserver/marketdata/snapshot";
+    let answer = if snapshot {
+        replay.richest(method, route, query)
+    } else {
+        replay.answer(method, route, query)
+    };
+    let Some((status, mut body)) = answer else {
+        let shown: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let what = if shown.is_empty() {
+            format!("{method} {route}")
+        } else {
+            format!("{method} {route}?{}", shown.join("&"))
+        };
+        return refused(
+            StatusCode::NOT_FOUND,
+            json!({"error": format!("not recorded: {what}")}),
+            format!("replay miss: {what}"),
+        );
+    };
+    if route == "/iserver/accounts" {
+        brokerage.accounts_called = true;
+    }
+    if snapshot && let Some(entries) = body.as_array_mut() {
+        for entry in entries {
+            let Some(conid) = entry.get("conid").and_then(Value::as_u64) else {
+                continue;
+            };
+            let warmed_up = brokerage.accounts_called && brokerage.subscribed.contains_key(&conid);
+            brokerage.subscribed.entry(conid).or_default();
+            if !warmed_up && let Some(map) = entry.as_object_mut() {
+                map.retain(|k, _| k == "conid" || k == "conidEx");
+            }
+        }
+    }
+    Reply {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        body,
+        note: Some("replayed".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_fit_paths_and_give_their_parameters() {
+        assert_eq!(
+            fit("/portfolio/{acct}/summary", "/portfolio/DU1/summary"),
+            Some(vec!["DU1"])
+        );
+        assert_eq!(
+            fit("/portfolio/{acct}/positions/{page}", "/portfolio/DU1/positions/0"),
+            Some(vec!["DU1", "0"])
+        );
+        assert_eq!(fit("/portfolio/{acct}/summary", "/portfolio//summary"), None);
+        assert_eq!(fit("/portfolio/{acct}/summary", "/portfolio/DU1/summary/x"), None);
+        assert_eq!(fit("/tickle", "/tickle"), Some(vec![]));
+    }
+
+    #[test]
+    fn every_route_is_reachable_and_served_once() {
+        let mut seen = std::collections::HashSet::new();
+        for route in AREAS.iter().flat_map(|a| a.iter()) {
+            for method in route.methods {
+                assert!(
+                    seen.insert((*method, route.pattern)),
+                    "{method} {} twice",
+                    route.pattern
+                );
+            }
+        }
+        assert!(seen.len() >= 20, "{}", seen.len());
+    }
+}
