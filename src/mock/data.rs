@@ -90,9 +90,17 @@ pub const MONTH_CODES: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 ];
 
-/// Parses IBKR's `MMMYY` month (e.g. `AUG25`) into (year, month 1-12).
+/// Parses IBKR's `MMMYY` month (e.g. `AUG25`) into (year, month 1-12); `YYYYMM` (`202701`) too,
+/// which IBKR was recorded accepting for strikes in 2026.
 pub fn parse_month(text: &str) -> Option<(u32, u32)> {
-    if text.len() != 5 || !text.is_ascii() {
+    if !text.is_ascii() {
+        return None;
+    }
+    if text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let (year, month): (u32, u32) = (text[..4].parse().ok()?, text[4..].parse().ok()?);
+        return (1..=12).contains(&month).then_some((year, month));
+    }
+    if text.len() != 5 {
         return None;
     }
     let month = MONTH_CODES.iter().position(|m| m.eq_ignore_ascii_case(&text[..3]))? as u32 + 1;
@@ -117,11 +125,11 @@ fn strike_list(stock: &Stock) -> Vec<f64> {
 }
 
 /// `GET /iserver/secdef/strikes`: `{"call":[…],"put":[…]}`; empty lists when the underlying was
-/// not searched first in this session, as IBKR does.
+/// not searched first in this session, or for a month that is no month (IBKR answers 200 to
+/// `month=999999`, as recorded in 2026). `None` for a conid the mock does not know.
 pub fn strikes(conid: u64, month: &str, searched: bool) -> Option<Value> {
     let stock = stock_by_conid(conid)?;
-    parse_month(month)?;
-    if !searched {
+    if !searched || parse_month(month).is_none() {
         return Some(json!({"call": [], "put": []}));
     }
     let list = strike_list(stock);
@@ -430,4 +438,48 @@ mod tests {
         let ask_size: f64 = warm["85"].as_str().unwrap().parse().unwrap();
         assert!(ask < 5.0 && ask_size >= 100.0, "{warm}");
     }
+}
+
+/// `GET /trsrv/stocks?symbols=…`: an object keyed by each known symbol (unknown ones are left
+/// out; IBKR answers 200 either way).
+pub fn trsrv_stocks(symbols: &str) -> Value {
+    let mut out = Map::new();
+    for stock in symbols.split(',').filter_map(|s| stock_by_symbol(s.trim())) {
+        out.insert(
+            stock.symbol.to_owned(),
+            json!([{
+                "name": stock.company,
+                "chineseName": "",
+                "assetClass": "STK",
+                "contracts": [{"conid": stock.conid, "exchange": stock.exchange, "isUS": true}]
+            }]),
+        );
+    }
+    Value::Object(out)
+}
+
+/// One `GET /trsrv/secdef?conids=…` entry for a stock.
+pub fn trsrv_secdef(stock: &Stock) -> Value {
+    json!({
+        "conid": stock.conid, "currency": "USD", "name": stock.company, "assetClass": "STK",
+        "expiry": null, "lastTradingDay": null, "group": null, "putOrCall": null, "sector": null,
+        "sectorGroup": null, "strike": "0", "ticker": stock.symbol, "undConid": 0, "multiplier": 0.0,
+        "type": if stock.symbol == "SPY" { "ETF" } else { "COMMON" }, "hasOptions": true,
+        "fullName": stock.symbol, "isUS": true, "isEventContract": false,
+        "listingExchange": stock.exchange, "countryCode": "US"
+    })
+}
+
+/// `GET /iserver/contract/{conid}/info` for a stock: snake_case keys, as recorded in 2026 (the
+/// documentation's field list is camelCase).
+pub fn contract_info(stock: &Stock) -> Value {
+    json!({
+        "cfi_code": "", "symbol": stock.symbol, "cusip": null, "expiry_full": null, "con_id": stock.conid,
+        "maturity_date": null, "instrument_type": "STK", "has_related_contracts": true,
+        "trading_class": stock.symbol, "valid_exchanges": format!("SMART,AMEX,NYSE,CBOE,ARCA,{}", stock.exchange),
+        "allow_sell_long": false, "is_zero_commission_security": false, "local_symbol": stock.symbol,
+        "contract_clarification_type": null, "classifier": null, "currency": "USD", "text": null,
+        "underlying_con_id": 0, "r_t_h": true, "multiplier": null, "underlying_issuer": null,
+        "contract_month": null, "company_name": stock.company, "smart_available": true, "exchange": "SMART"
+    })
 }

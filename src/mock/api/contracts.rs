@@ -25,6 +25,25 @@ pub(super) const ROUTES: &[Route] = &[
         needs: Needs::Brokerage,
         handler: info,
     },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/contract/{conid}/info",
+        needs: Needs::Brokerage,
+        handler: contract_info,
+    },
+    // The trsrv endpoints are outside the brokerage bridge (`/iserver`).
+    Route {
+        methods: &["GET"],
+        pattern: "/trsrv/stocks",
+        needs: Needs::Session,
+        handler: trsrv_stocks,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/trsrv/secdef",
+        needs: Needs::Session,
+        handler: trsrv_secdef,
+    },
 ];
 
 fn search(call: &mut Call<'_>) -> Reply {
@@ -46,7 +65,7 @@ fn strikes(call: &mut Call<'_>) -> Reply {
     let searched = call.brokerage().searched.contains(&conid);
     match data::strikes(conid, &month, searched) {
         Some(body) => reply(StatusCode::OK, body),
-        None => bad_request("unknown conid or month"),
+        None => bad_request("unknown conid"),
     }
 }
 
@@ -65,4 +84,35 @@ fn info(call: &mut Call<'_>) -> Reply {
         },
         _ => bad_request("conid, month and strike are required"),
     }
+}
+
+fn contract_info(call: &mut Call<'_>) -> Reply {
+    let stock = call
+        .params
+        .first()
+        .and_then(|c| c.parse().ok())
+        .and_then(data::stock_by_conid);
+    match stock {
+        Some(stock) => reply(StatusCode::OK, data::contract_info(stock)),
+        None => bad_request("Invalid contract id"),
+    }
+}
+
+fn trsrv_stocks(call: &mut Call<'_>) -> Reply {
+    match call.query("symbols").filter(|s| !s.is_empty()) {
+        Some(symbols) => reply(StatusCode::OK, data::trsrv_stocks(symbols)),
+        None => bad_request("symbols required"),
+    }
+}
+
+fn trsrv_secdef(call: &mut Call<'_>) -> Reply {
+    let entries: Vec<serde_json::Value> = call
+        .query("conids")
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|c| c.trim().parse().ok())
+        .filter_map(data::stock_by_conid)
+        .map(data::trsrv_secdef)
+        .collect();
+    reply(StatusCode::OK, serde_json::json!({"secdef": entries}))
 }

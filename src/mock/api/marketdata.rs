@@ -83,10 +83,15 @@ fn unsubscribe(call: &mut Call<'_>) -> Reply {
         .ok()
         .and_then(|v| v["conid"].as_u64());
     match conid {
-        Some(conid) => {
-            call.brokerage().subscribed.remove(&conid);
-            reply(StatusCode::OK, json!({"success": true}))
-        }
+        Some(conid) => match call.brokerage().subscribed.remove(&conid) {
+            Some(_) => reply(StatusCode::OK, json!({"success": true})),
+            // Recorded in 2026: 500 for a conid without a subscription (body as IBKR documents it).
+            None => super::refused(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "unknown"}),
+                format!("conid {conid} has no market-data subscription to end"),
+            ),
+        },
         None => bad_request("conid required"),
     }
 }
