@@ -367,6 +367,50 @@ pub fn snapshot_entry(conid: u64, fields: &[String], warmed_up: bool, updated_ms
     Value::Object(entry)
 }
 
+/// `GET /trsrv/stocks?symbols=…`: an object keyed by each known symbol (unknown ones are left
+/// out; IBKR answers 200 either way).
+pub fn trsrv_stocks(symbols: &str) -> Value {
+    let mut out = Map::new();
+    for stock in symbols.split(',').filter_map(|s| stock_by_symbol(s.trim())) {
+        out.insert(
+            stock.symbol.to_owned(),
+            json!([{
+                "name": stock.company,
+                "chineseName": "",
+                "assetClass": "STK",
+                "contracts": [{"conid": stock.conid, "exchange": stock.exchange, "isUS": true}]
+            }]),
+        );
+    }
+    Value::Object(out)
+}
+
+/// One `GET /trsrv/secdef?conids=…` entry for a stock.
+pub fn trsrv_secdef(stock: &Stock) -> Value {
+    json!({
+        "conid": stock.conid, "currency": "USD", "name": stock.company, "assetClass": "STK",
+        "expiry": null, "lastTradingDay": null, "group": null, "putOrCall": null, "sector": null,
+        "sectorGroup": null, "strike": "0", "ticker": stock.symbol, "undConid": 0, "multiplier": 0.0,
+        "type": if stock.symbol == "SPY" { "ETF" } else { "COMMON" }, "hasOptions": true,
+        "fullName": stock.symbol, "isUS": true, "isEventContract": false,
+        "listingExchange": stock.exchange, "countryCode": "US"
+    })
+}
+
+/// `GET /iserver/contract/{conid}/info` for a stock: snake_case keys, as recorded in 2026 (the
+/// documentation's field list is camelCase).
+pub fn contract_info(stock: &Stock) -> Value {
+    json!({
+        "cfi_code": "", "symbol": stock.symbol, "cusip": null, "expiry_full": null, "con_id": stock.conid,
+        "maturity_date": null, "instrument_type": "STK", "has_related_contracts": true,
+        "trading_class": stock.symbol, "valid_exchanges": format!("SMART,AMEX,NYSE,CBOE,ARCA,{}", stock.exchange),
+        "allow_sell_long": false, "is_zero_commission_security": false, "local_symbol": stock.symbol,
+        "contract_clarification_type": null, "classifier": null, "currency": "USD", "text": null,
+        "underlying_con_id": 0, "r_t_h": true, "multiplier": null, "underlying_issuer": null,
+        "contract_month": null, "company_name": stock.company, "smart_available": true, "exchange": "SMART"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,48 +482,4 @@ mod tests {
         let ask_size: f64 = warm["85"].as_str().unwrap().parse().unwrap();
         assert!(ask < 5.0 && ask_size >= 100.0, "{warm}");
     }
-}
-
-/// `GET /trsrv/stocks?symbols=…`: an object keyed by each known symbol (unknown ones are left
-/// out; IBKR answers 200 either way).
-pub fn trsrv_stocks(symbols: &str) -> Value {
-    let mut out = Map::new();
-    for stock in symbols.split(',').filter_map(|s| stock_by_symbol(s.trim())) {
-        out.insert(
-            stock.symbol.to_owned(),
-            json!([{
-                "name": stock.company,
-                "chineseName": "",
-                "assetClass": "STK",
-                "contracts": [{"conid": stock.conid, "exchange": stock.exchange, "isUS": true}]
-            }]),
-        );
-    }
-    Value::Object(out)
-}
-
-/// One `GET /trsrv/secdef?conids=…` entry for a stock.
-pub fn trsrv_secdef(stock: &Stock) -> Value {
-    json!({
-        "conid": stock.conid, "currency": "USD", "name": stock.company, "assetClass": "STK",
-        "expiry": null, "lastTradingDay": null, "group": null, "putOrCall": null, "sector": null,
-        "sectorGroup": null, "strike": "0", "ticker": stock.symbol, "undConid": 0, "multiplier": 0.0,
-        "type": if stock.symbol == "SPY" { "ETF" } else { "COMMON" }, "hasOptions": true,
-        "fullName": stock.symbol, "isUS": true, "isEventContract": false,
-        "listingExchange": stock.exchange, "countryCode": "US"
-    })
-}
-
-/// `GET /iserver/contract/{conid}/info` for a stock: snake_case keys, as recorded in 2026 (the
-/// documentation's field list is camelCase).
-pub fn contract_info(stock: &Stock) -> Value {
-    json!({
-        "cfi_code": "", "symbol": stock.symbol, "cusip": null, "expiry_full": null, "con_id": stock.conid,
-        "maturity_date": null, "instrument_type": "STK", "has_related_contracts": true,
-        "trading_class": stock.symbol, "valid_exchanges": format!("SMART,AMEX,NYSE,CBOE,ARCA,{}", stock.exchange),
-        "allow_sell_long": false, "is_zero_commission_security": false, "local_symbol": stock.symbol,
-        "contract_clarification_type": null, "classifier": null, "currency": "USD", "text": null,
-        "underlying_con_id": 0, "r_t_h": true, "multiplier": null, "underlying_issuer": null,
-        "contract_month": null, "company_name": stock.company, "smart_available": true, "exchange": "SMART"
-    })
 }
