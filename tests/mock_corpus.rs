@@ -45,8 +45,11 @@ const COVERED: &[&str] = &[
     "POST-iserver-marketdata-unsubscribe-unknown.json",
 ];
 
+/// A request made before the recorded one: method, path, query.
+type Step = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// What a recording's request needs first, as the recording session did it.
-fn set_up(file: &str) -> &'static [(&'static str, &'static str, &'static [(&'static str, &'static str)])] {
+fn set_up(file: &str) -> &'static [Step] {
     match file {
         f if f.contains("secdef-strikes") => &[("GET", "/iserver/secdef/search", &[("symbol", "SPY")])],
         "POST-iserver-marketdata-unsubscribe.json" => &[
