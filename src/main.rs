@@ -352,6 +352,20 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
+/// The realm of a self-registered consumer; `test_realm` belongs to the documentation example.
+fn parse_realm(text: &str) -> Result<String, String> {
+    match text {
+        ibkr_probe::config::LIMITED_POA => Ok(text.to_owned()),
+        "test_realm" => Err(
+            "test_realm belongs to IBKR's documentation example (TESTCONS); self-registered consumers use limited_poa"
+                .into(),
+        ),
+        other => Err(format!(
+            "{other:?}: self-registered consumers use the realm limited_poa"
+        )),
+    }
+}
+
 /// A consumer key of the portal's form; TESTCONS is IBKR's documentation example, not a set-up.
 fn parse_consumer_key(text: &str) -> Result<String, String> {
     if text == "TESTCONS" {
@@ -379,8 +393,8 @@ enum KeysCommand {
         /// Consumer key: 9 uppercase letters or digits, like the portal's.
         #[arg(long, default_value = "MOCKCONS1", value_parser = parse_consumer_key)]
         consumer_key: String,
-        /// Realm: limited_poa, as for every self-registered consumer.
-        #[arg(long, default_value = ibkr_probe::config::LIMITED_POA)]
+        /// Realm: limited_poa, as for every self-registered consumer (the only one accepted).
+        #[arg(long, default_value = ibkr_probe::config::LIMITED_POA, value_parser = parse_realm)]
         realm: String,
         /// Replace existing credential files in DIR.
         #[arg(long)]
@@ -566,7 +580,10 @@ fn run(args: RunArgs) -> u8 {
     }
     if let Err(e) = runner::check_selection(&scenarios, &args.tags, &vars) {
         eprintln!("error: {e}");
-        return exit::BAD_COMMAND_LINE;
+        return match e {
+            runner::SelectionError::CommandLine(_) => exit::BAD_COMMAND_LINE,
+            runner::SelectionError::Input(_) => exit::INVALID_INPUT,
+        };
     }
     if let Err(e) = args.source.check_env_file() {
         eprintln!("error: {e}");
@@ -584,7 +601,7 @@ fn run(args: RunArgs) -> u8 {
             "error: --record {}: that folder already holds a recording; pass --overwrite to replace it, or record into a new folder",
             dir.display()
         );
-        return exit::BAD_COMMAND_LINE;
+        return exit::INVALID_INPUT;
     }
     let live = args.target == TargetArg::Live || args.base_url.is_some();
     let target = if live {
@@ -908,6 +925,19 @@ fn compare_template(file: &std::path::Path, source: &CredentialSource) -> u8 {
         eprintln!(
             "error: {} already exists; name a new file (it would be replaced by a template)",
             file.display()
+        );
+        // As for keys generate and run --record: output that would replace a file is refused with 2.
+        return exit::INVALID_INPUT;
+    }
+    let folder = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !folder.is_dir() {
+        eprintln!(
+            "error: {}: the folder {} does not exist; create it first",
+            file.display(),
+            folder.display()
         );
         return exit::BAD_COMMAND_LINE;
     }

@@ -110,7 +110,7 @@ fn compare_template_writes_a_file_to_fill_in() {
         text(&out)
     );
 
-    assert_eq!(template().status.code(), Some(1), "an existing file is not replaced");
+    assert_eq!(template().status.code(), Some(2), "an existing file is not replaced");
     let out = bin()
         .args(["diagnose", "compare", "--template"])
         .arg(dir.path().join("other.json"))

@@ -279,6 +279,8 @@ fn rsa_sha1_with_the_rsa_crate(data: &[u8]) -> String {
 /// One mistake in an ordinary (HMAC-SHA256) request.
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum HmacBug {
+    /// No mistake in the request itself (its LST may still be wrong).
+    None,
     LstAsText,
     HmacSha1,
     SignatureEncodedTwice,
@@ -314,6 +316,7 @@ impl HmacBug {
     /// What the mock's log must say for it.
     fn named(self) -> &'static str {
         match self {
+            Self::None => "",
             Self::LstAsText => "LST's base64 text was used as the HMAC key",
             Self::HmacSha1 => "HMAC-SHA1 was used",
             Self::SignatureEncodedTwice => "percent-encoded twice",
@@ -440,7 +443,7 @@ async fn hmac_attempt(base: &str, token: &LiveSessionToken, bug: HmacBug, nonce:
 /// names the mistake.
 #[tokio::test]
 async fn the_mock_log_names_each_request_signing_mistake() {
-    let (mock, log) = start_mock(|_| {}).await;
+    let (mock, log) = start_mock(|c| c.rate_limit = 1_000_000).await;
     let base = mock.base_url();
     let token = lst_attempt(&base, Bug::None, "names-lst").await.token.unwrap();
     let (status, _) = hmac_attempt(&base, &token, HmacBug::LstAsText, "control").await;
@@ -455,6 +458,24 @@ async fn the_mock_log_names_each_request_signing_mistake() {
         );
         assert!(log.last().contains(bug.named()), "{bug:?}: {}", log.last());
     }
+    // An LST derived the wrong way, used for a request that is itself right.
+    use base64::Engine as _;
+    use hmac::{Hmac, KeyInit, Mac};
+    let attempt = lst_attempt(&base, Bug::None, "names-derivation").await;
+    let (k, secret) = attempt
+        .derivation
+        .unwrap_or_else(|| panic!("{}: {}", attempt.body, log.last()));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&k).unwrap();
+    mac.update(&secret);
+    let sha256_lst = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let wrong = LiveSessionToken::from_base64(&sha256_lst).unwrap();
+    let (status, _) = hmac_attempt(&base, &wrong, HmacBug::None, "names-sha256-lst").await;
+    assert_eq!(status, 401);
+    assert!(
+        log.last().contains("the LST was computed with HMAC-SHA256"),
+        "{}",
+        log.last()
+    );
     mock.stop().await;
 }
 
@@ -487,6 +508,8 @@ struct Attempt {
     token: Option<LiveSessionToken>,
     /// The LST of a client that pads K to the prime's length (256 bytes), and K's own length.
     padded_token: Option<(LiveSessionToken, usize)>,
+    /// K and the decrypted secret, for deriving LSTs the wrong way.
+    derivation: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
@@ -566,7 +589,7 @@ async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
         .unwrap();
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
-    let (mut token, mut padded_token) = (None, None);
+    let (mut token, mut padded_token, mut derivation) = (None, None, None);
     if status == 200 {
         let k = dh::shared_secret(&creds.dh_params, &a, body["diffie_hellman_response"].as_str().unwrap()).unwrap();
         token = Some(LiveSessionToken::derive(&k, &secret));
@@ -577,12 +600,14 @@ async fn lst_attempt(base: &str, bug: Bug, nonce: &str) -> Attempt {
             LiveSessionToken::derive(&Secret::new(padded), &secret),
             k.expose().len(),
         ));
+        derivation = Some((k.expose().clone(), secret.expose().clone()));
     }
     Attempt {
         status,
         body,
         token,
         padded_token,
+        derivation,
     }
 }
 

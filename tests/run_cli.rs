@@ -73,13 +73,13 @@ fn malformed_scenarios_exit_2_with_positions_and_no_report() {
         ),
         (
             "wrong-type.yaml",
-            "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect: {status: two-hundred}\n",
-            "wrong-type.yaml:5:",
+            "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    expect: {status: two-hundred}\n",
+            "wrong-type.yaml:7:",
         ),
         (
             "undefined.yaml",
-            "name: x\nsteps:\n  - name: a\n    request:\n      path: \"/iserver/{{acount}}\"\n",
-            "undefined.yaml:5:",
+            "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request:\n      path: \"/iserver/{{acount}}\"\n",
+            "undefined.yaml:7:",
         ),
     ];
     for (name, contents, needle) in cases {
@@ -112,7 +112,7 @@ fn undefined_variable_suggests_the_close_name() {
     let file = write(
         dir.path(),
         "s.yaml",
-        "name: x\nvariables: {account: DU1}\nsteps:\n  - name: a\n    request:\n      path: \"/x/{{acount}}\"\n",
+        "name: x\nvariables: {account: DU1}\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request:\n      path: \"/x/{{acount}}\"\n",
     );
     let out = bin().arg("run").arg(&file).output().unwrap();
     assert!(text(&out).contains("did you mean `account`?"), "{}", text(&out));
@@ -304,7 +304,12 @@ fn record_does_not_replace_a_baseline_unless_asked() {
     };
     assert_eq!(record(&[]).status.code(), Some(0));
     let out = record(&[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "as keys generate refuses to replace: {}",
+        text(&out)
+    );
     assert!(text(&out).contains("--overwrite"), "{}", text(&out));
     assert_eq!(record(&["--overwrite"]).status.code(), Some(0));
 }
@@ -344,7 +349,7 @@ fn live_mode_refuses_order_endpoints_without_allow_trading() {
     let file = write(
         dir.path(),
         "order.yaml",
-        "name: order\nsteps:\n  - name: place\n    request:\n      method: POST\n      path: /iserver/account/DU1/orders\n      json: {orders: []}\n",
+        "name: order\nsteps:\n  - name: lst\n    lst: {}\n  - name: place\n    request:\n      method: POST\n      path: /iserver/account/DU1/orders\n      json: {orders: []}\n",
     );
     let out = bin().args(["run", "--target", "live"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -631,4 +636,67 @@ fn the_readme_examples_run_as_written() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out));
     }
+}
+
+/// The first example of scenarios/README.md runs as written against the embedded mock.
+#[test]
+fn the_scenario_format_example_runs_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/README.md")).unwrap();
+    let example = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "example.yaml", example);
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A signed request before any `lst` step is a file error, with what to do.
+    let file = write(
+        dir.path(),
+        "no-lst.yaml",
+        "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n",
+    );
+    let out = bin().arg("run").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("before any `lst` step"), "{}", text(&out));
+    assert!(!text(&out).contains("live_session_token()"), "{}", text(&out));
+    // A --var of a captured name would be overwritten: refused.
+    let out = bin()
+        .args(["run", "--tag", "contracts", "--var", "conid=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A scenario that is not selected does not need its environment variables.
+    write(
+        dir.path(),
+        "a.yaml",
+        "name: a\ntags: [a]\nsteps:\n  - name: lst\n    lst: {}\n  - name: r\n    request: {path: \"/x/{{env.PROBE_UNSET_VARIABLE}}\"}\n",
+    );
+    write(
+        dir.path(),
+        "b.yaml",
+        "name: b\ntags: [b]\nsteps:\n  - name: wait\n    sleep: 100ms\n",
+    );
+    std::fs::remove_file(dir.path().join("no-lst.yaml")).unwrap();
+    let out = bin().arg("run").arg(dir.path()).args(["--tag", "b"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = bin().arg("run").arg(dir.path()).args(["--tag", "a"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // Paths without a position print no :0:0.
+    let out = bin().args(["diff", "no-such-1", "no-such-2"]).output().unwrap();
+    assert!(!text(&out).contains(":0:0"), "{}", text(&out));
+    // keys generate refuses the documentation example's realm.
+    let out = bin()
+        .args(["keys", "generate"])
+        .arg(dir.path().join("k"))
+        .args(["--realm", "test_realm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }

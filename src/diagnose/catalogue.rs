@@ -123,7 +123,7 @@ const ORDER_FIELDS: Cause = cause(
     "Compare the order with IBKR's order reference (orderType LMT/MKT/STP/STOP_LIMIT, tif DAY/GTC/IOC) and try it with /orders/whatif first.",
 );
 const QUESTION: Cause = cause(
-    "order-fields",
+    "order-question",
     "IBKR answered the order with a confirmation question (price cap, size limit, precautionary warning) that the client did not answer; the order waits until POST /iserver/reply/{id} says {\"confirmed\":true}.",
     "Answer each question through /iserver/reply/{id} (ibind: give an answer for it in place_order's answers); a new kind of question needs a new answer.",
 );
@@ -345,7 +345,7 @@ pub const CATALOGUE: &[Entry] = &[
         meaning: "POST /iserver/reply/{id} named a confirmation IBKR no longer holds.",
         causes: &[
             cause(
-                "order-fields",
+                "reply-id-stale",
                 "The reply id was already answered, belongs to another session, or expired: the question must be answered soon after the order, in the same brokerage session.",
                 "Answer the question right after placing the order, once, with the id from that answer.",
             ),

@@ -123,8 +123,6 @@ fn parse_request_step(step: &str) -> Option<(usize, &str)> {
 /// signature. Signature steps go through [`signature_mistake`].
 fn variants(file: &VectorFile, truth: &Truth, step: &str) -> Vec<(Mistake, String)> {
     let raw = &file.raw;
-    let secret = truth.secret.expose();
-    let k = truth.k.expose();
     let k_variants = mistakes::k_encodings(&truth.k, file.dh_from_hex.prime_bits());
     match step {
         "prepend" => mistakes::prepend_mistakes(&truth.secret, Some(&raw.access_token_secret))
@@ -140,26 +138,10 @@ fn variants(file: &VectorFile, truth: &Truth, step: &str) -> Vec<(Mistake, Strin
             .into_iter()
             .map(|(mistake, k)| (mistake, hex::encode(k.expose())))
             .collect(),
-        "live_session_token" => {
-            let prepend = lst::prepend(&truth.secret);
-            let mut out: Vec<(Mistake, String)> = k_variants
-                .into_iter()
-                .map(|(mistake, k)| (mistake, BASE64.encode(hmac_bytes::<Sha1Mac>(k.expose(), secret))))
-                .collect();
-            out.push((
-                Mistake::LstHmacSha256,
-                BASE64.encode(hmac_bytes::<Sha256Mac>(k, secret)),
-            ));
-            out.push((
-                Mistake::LstOverPrependText,
-                BASE64.encode(hmac_bytes::<Sha1Mac>(k, prepend.expose().as_bytes())),
-            ));
-            out.push((
-                Mistake::LstKeyedWithKHex,
-                BASE64.encode(hmac_bytes::<Sha1Mac>(hex::encode(k).as_bytes(), secret)),
-            ));
-            out
-        }
+        "live_session_token" => mistakes::lst_mistakes(&truth.k, &truth.secret, file.dh_from_hex.prime_bits())
+            .into_iter()
+            .map(|(mistake, token)| (mistake, BASE64.encode(token.expose())))
+            .collect(),
         "live_session_token_signature" => {
             let token_text = truth.token.to_base64();
             vec![

@@ -264,7 +264,7 @@ pub fn render(explanation: &Explanation) -> String {
     let mut out = String::new();
     if let Some(message) = &explanation.message {
         let _ = write!(out, "message: {message}");
-        if let Some(status) = explanation.status {
+        if let Some(status) = explanation.status.filter(|s| !message.contains(&s.to_string())) {
             let _ = write!(out, " (HTTP {status})");
         }
         out.push('\n');

@@ -151,7 +151,7 @@ pub struct LstGrant {
     pub token: LiveSessionToken,
     pub signature_hex: String,
     /// LSTs a client would derive from common K-encoding bugs, to name them when its HMACs fail.
-    pub buggy_variants: Vec<(Mistake, LiveSessionToken)>,
+    pub buggy_variants: Vec<(Mistake, crate::oauth::SecretBytes)>,
 }
 
 /// Verifies `POST /oauth/live_session_token` and, if it is right, runs the server's half of DH.
@@ -233,10 +233,7 @@ pub fn live_session_token(
     let secret = &credentials.access_token_secret_plain;
     let token = LiveSessionToken::derive(&k, secret);
     let signature_hex = token.signature(&credentials.consumer_key);
-    let buggy_variants = mistakes::k_encodings(&k, params.prime_bits())
-        .into_iter()
-        .map(|(mistake, k)| (mistake, LiveSessionToken::derive(&k, secret)))
-        .collect();
+    let buggy_variants = mistakes::lst_mistakes(&k, secret, params.prime_bits());
     Ok(LstGrant {
         dh_response_hex,
         shared_secret: k,
@@ -261,7 +258,7 @@ pub fn hmac_request(
     request: &IncomingRequest<'_>,
     now: SystemTime,
     window: Duration,
-    token: Option<(&LiveSessionToken, &[(Mistake, LiveSessionToken)])>,
+    token: Option<(&LiveSessionToken, &[(Mistake, crate::oauth::SecretBytes)])>,
 ) -> Result<Accepted, Refusal> {
     let header = request.header;
     check_identity(credentials, header, "HMAC-SHA256", now, window, None)

@@ -76,7 +76,7 @@ impl MockConfig {
 struct Session {
     token: LiveSessionToken,
     expires: SystemTime,
-    buggy_variants: Vec<(crate::oauth::mistakes::Mistake, LiveSessionToken)>,
+    buggy_variants: Vec<(crate::oauth::mistakes::Mistake, crate::oauth::SecretBytes)>,
     /// `Some` once `ssodh/init` opened the brokerage session.
     brokerage: Option<Brokerage>,
     last_request: Instant,

@@ -389,28 +389,56 @@ pub fn k_encodings(k: &SecretBytes, prime_bits: u64) -> Vec<(Mistake, SecretByte
     out
 }
 
+fn hmac_raw(digest: Digest, key: &[u8], data: &[u8]) -> Vec<u8> {
+    fn mac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+    match digest {
+        Digest::Sha256 => mac::<Hmac<sha2::Sha256>>(key, data),
+        Digest::Sha1 => mac::<Hmac<sha1::Sha1>>(key, data),
+    }
+}
+
+/// The live session tokens (as bytes) a client holds after one mistake in deriving it from K and
+/// the decrypted secret: a mis-encoded K, HMAC-SHA256, the prepend's text as data, K's hex as key.
+pub fn lst_mistakes(k: &SecretBytes, secret: &AccessTokenSecret, prime_bits: u64) -> Vec<(Mistake, SecretBytes)> {
+    let secret = secret.expose();
+    let mut out: Vec<(Mistake, SecretBytes)> = k_encodings(k, prime_bits)
+        .into_iter()
+        .map(|(mistake, k)| (mistake, Secret::new(hmac_raw(Digest::Sha1, k.expose(), secret))))
+        .collect();
+    let k = k.expose();
+    let prepend = hex::encode(secret);
+    out.push((Mistake::LstHmacSha256, Secret::new(hmac_raw(Digest::Sha256, k, secret))));
+    out.push((
+        Mistake::LstOverPrependText,
+        Secret::new(hmac_raw(Digest::Sha1, k, prepend.as_bytes())),
+    ));
+    out.push((
+        Mistake::LstKeyedWithKHex,
+        Secret::new(hmac_raw(Digest::Sha1, hex::encode(k).as_bytes(), secret)),
+    ));
+    out
+}
+
 /// Every single-mistake way of signing an ordinary request with HMAC-SHA256 and `lst`.
-/// `k_variants` are the LSTs a client deriving from a mis-encoded K would hold.
+/// `lst_variants` are the LSTs a client deriving its LST wrongly would hold ([`lst_mistakes`]).
 pub fn hmac_request_candidates(
     signed: &Signed<'_>,
     accepted: &[QueryConvention],
     lst: &LiveSessionToken,
-    k_variants: &[(Mistake, LiveSessionToken)],
+    lst_variants: &[(Mistake, SecretBytes)],
 ) -> Vec<Candidate> {
     let key = || Key::Hmac(Secret::new(lst.expose_bytes().to_vec()));
     let correct = base_string(
         &signed.request(signed.url, signed.method, signed.oauth),
         QueryConvention::InBaseString,
     );
-    let mut out: Vec<Candidate> = k_variants
+    let mut out: Vec<Candidate> = lst_variants
         .iter()
-        .map(|(mistake, token)| {
-            Candidate::new(
-                *mistake,
-                correct.clone(),
-                Key::Hmac(Secret::new(token.expose_bytes().to_vec())),
-            )
-        })
+        .map(|(mistake, token)| Candidate::new(*mistake, correct.clone(), Key::Hmac(token.clone())))
         .collect();
     out.push(Candidate::new(
         Mistake::LstAsText,
@@ -466,15 +494,8 @@ pub struct PublicKeys<'a> {
 }
 
 fn hmac_matches(key: &[u8], digest: Digest, data: &[u8], signature: &[u8]) -> bool {
-    fn check<M: Mac + KeyInit>(key: &[u8], data: &[u8], signature: &[u8]) -> bool {
-        let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(data);
-        mac.verify_slice(signature).is_ok()
-    }
-    match digest {
-        Digest::Sha256 => check::<Hmac<sha2::Sha256>>(key, data, signature),
-        Digest::Sha1 => check::<Hmac<sha1::Sha1>>(key, data, signature),
-    }
+    use subtle::ConstantTimeEq as _;
+    hmac_raw(digest, key, data).ct_eq(signature).into()
 }
 
 /// Whether `candidate` reproduces `signature` (base64, as the header carried it once decoded).

@@ -48,15 +48,27 @@ pub struct Cassette {
     pub interactions: Vec<Interaction>,
 }
 
-/// A cassette that cannot be read, with file, line and column.
-#[derive(Debug, thiserror::Error)]
-#[error("{}:{line}:{column}: {message}", path.display())]
+/// A cassette that cannot be read, with file, line and column (line 0: the file as a whole).
+#[derive(Debug)]
 pub struct CassetteError {
     pub path: PathBuf,
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
+
+impl std::fmt::Display for CassetteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::scenario::load::located(
+            &self.path,
+            self.line as u64,
+            self.column as u64,
+        ))?;
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for CassetteError {}
 
 impl Cassette {
     /// Pretty JSON with a stable key order: diffs of committed cassettes stay readable.

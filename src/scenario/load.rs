@@ -20,13 +20,17 @@ pub struct ScenarioError {
     pub message: String,
 }
 
+/// `file:line:column`, or just `file` when a problem has no position (line 0).
+pub fn located(path: &Path, line: u64, column: u64) -> String {
+    match line {
+        0 => path.display().to_string(),
+        line => format!("{}:{line}:{column}", path.display()),
+    }
+}
+
 impl std::fmt::Display for ScenarioError {
-    /// `file:line:column: message`, or `file: message` when the problem has no position.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            0 => write!(f, "{}: {}", self.path.display(), self.message),
-            line => write!(f, "{}:{line}:{}: {}", self.path.display(), self.column, self.message),
-        }
+        write!(f, "{}: {}", located(&self.path, self.line, self.column), self.message)
     }
 }
 
@@ -92,8 +96,12 @@ pub struct LoadedScenario {
     pub path: PathBuf,
     pub scenario: Scenario,
     pub steps: Vec<CompiledStep>,
-    /// Every variable the scenario declares or references: a `--var` outside all of them is a typo.
+    /// Every variable the scenario declares or references (not its captures, nor helpers): a
+    /// `--var` outside all of them is a typo, or would be overwritten.
     pub variable_names: HashSet<String>,
+    /// `{{env.NAME}}` references whose variable is not set, with where they are: an error when
+    /// the scenario is selected to run.
+    pub missing_env: Vec<ScenarioError>,
 }
 
 /// One row of a scenario's data table: its variables, and a label for reports (` [symbol=AAPL]`).
@@ -104,8 +112,9 @@ pub struct Row {
 }
 
 impl LoadedScenario {
-    /// The rows to run: one per row of `each:`, or a single unlabelled one.
-    pub fn rows(&self) -> Vec<Row> {
+    /// The rows to run: one per row of `each:`, or a single unlabelled one. A `--var` in
+    /// `overrides` wins over a row's value, and the label shows the value that is used.
+    pub fn rows(&self, overrides: &std::collections::HashMap<String, String>) -> Vec<Row> {
         if self.scenario.each.is_empty() {
             return vec![Row::default()];
         }
@@ -113,10 +122,14 @@ impl LoadedScenario {
             .each
             .iter()
             .map(|row| {
-                let pairs: Vec<String> = row.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let vars: Vec<(String, String)> = row
+                    .iter()
+                    .map(|(k, v)| (k.clone(), overrides.get(k).unwrap_or(v).clone()))
+                    .collect();
+                let pairs: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 Row {
                     label: format!(" [{}]", pairs.join(", ")),
-                    vars: row.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                    vars,
                 }
             })
             .collect()
@@ -194,14 +207,19 @@ pub fn parse_with(
         let fragment: Fragment = serde_saphyr::from_str(&text).map_err(|e| yaml_error(&file, &e))?;
         fragments.push((file, fragment.steps));
     }
-    let (steps, variable_names) = {
+    let (steps, variable_names, missing_env) = {
         let mut checker = Checker {
             path,
             defined: extra_vars.clone(),
             used: HashSet::new(),
+            captured: HashSet::new(),
+            has_lst: false,
+            missing_env: Vec::new(),
         };
         let steps = checker.check(&scenario, &fragments)?;
-        (steps, checker.used)
+        let mut names = checker.used;
+        names.retain(|name| !checker.captured.contains(name) && !template::is_helper(name));
+        (steps, names, checker.missing_env)
     };
     // The shared steps run first: the runner sees one list.
     let own = std::mem::take(&mut scenario.steps);
@@ -211,6 +229,7 @@ pub fn parse_with(
         scenario,
         steps,
         variable_names,
+        missing_env,
     })
 }
 
@@ -273,6 +292,12 @@ struct Checker<'a> {
     defined: HashSet<String>,
     /// Names declared under `variables:` or referenced by a template.
     used: HashSet<String>,
+    /// Names a step captures: a `--var` of that name would be overwritten.
+    captured: HashSet<String>,
+    /// Whether an `lst` step came yet: signed requests need the live session token first.
+    has_lst: bool,
+    /// Environment variables the scenario uses that are not set: an error only when it is selected.
+    missing_env: Vec<ScenarioError>,
 }
 
 impl<'a> Checker<'a> {
@@ -358,6 +383,17 @@ impl<'a> Checker<'a> {
                 at,
                 format!(
                     "step {:?} needs exactly one of `lst`, `session_init`, `request`, `sleep`",
+                    step.name.value
+                ),
+            ));
+        }
+        if step.lst.is_some() {
+            self.has_lst = true;
+        } else if (step.request.is_some() || step.session_init.is_some()) && !self.has_lst {
+            return Err(self.error(
+                at,
+                format!(
+                    "step {:?} sends a signed request before any `lst` step: start with `- name: live session token` / `lst: {{}}`, or `use: [setup/session.yaml]`",
                     step.name.value
                 ),
             ));
@@ -469,6 +505,7 @@ impl<'a> Checker<'a> {
         }
         // Captures are defined for later steps only.
         for name in step.capture.keys() {
+            self.captured.insert(name.clone());
             self.defined.insert(name.clone());
         }
         Ok(compiled)
@@ -523,10 +560,11 @@ impl<'a> Checker<'a> {
                 if let Some(name) = template::env_name(reference)
                     && std::env::var_os(name).is_none()
                 {
-                    return Err(self.error(
+                    let error = self.error(
                         at,
                         format!("`{{{{{reference}}}}}`: the environment variable {name} is not set; set it, or use a variable"),
-                    ));
+                    );
+                    self.missing_env.push(error);
                 }
                 if !self.defined.contains(reference) && !template::is_helper(reference) {
                     let mut known: Vec<&str> = self.defined.iter().map(String::as_str).collect();
@@ -632,9 +670,10 @@ mod tests {
         let read = |file: &Path| -> std::io::Result<String> {
             match file.to_str() {
                 Some("dir/setup/session.yaml") => Ok(setup.to_owned()),
-                Some("dir/setup/broken.yaml") => {
-                    Ok("steps:\n  - name: b\n    request:\n      path: \"/x/{{nope}}\"\n".to_owned())
-                }
+                Some("dir/setup/broken.yaml") => Ok(
+                    "steps:\n  - name: lst\n    lst: {}\n  - name: b\n    request:\n      path: \"/x/{{nope}}\"\n"
+                        .to_owned(),
+                ),
                 _ => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")),
             }
         };
@@ -662,17 +701,17 @@ mod tests {
         assert!(parse_text(&checked).unwrap_err().message.contains("only waits"));
         let retries = "name: x\nsteps:\n  - name: lst\n    lst: {}\n    retries: 0\n";
         assert!(parse_text(retries).unwrap_err().message.contains("`retries` bounds"));
-        let keys = "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        $[0].31: {exists: true}\n        $.a[*].b: {type: string}\n";
+        let keys = "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        $[0].31: {exists: true}\n        $.a[*].b: {type: string}\n";
         let loaded = parse_text(keys).unwrap();
-        let targets: Vec<&str> = loaded.steps[0].json.iter().map(|c| c.target.as_str()).collect();
+        let targets: Vec<&str> = loaded.steps[1].json.iter().map(|c| c.target.as_str()).collect();
         assert_eq!(targets, ["$[0].31", "$.a[*].b"]);
     }
 
     #[test]
     fn a_poll_interval_below_the_minimum_is_refused_where_it_is_written() {
-        let text = "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$.a\": {exists: true}}\n      interval: 0s\n";
+        let text = "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$.a\": {exists: true}}\n      interval: 0s\n";
         let error = parse_text(text).unwrap_err();
-        assert_eq!((error.line, error.column), (7, 17), "{error}");
+        assert_eq!((error.line, error.column), (9, 17), "{error}");
         assert!(
             error.message.contains("poll interval 0s is too short: at least 100ms"),
             "{error}"
@@ -690,14 +729,14 @@ mod tests {
                 Some("did you mean `expect`?"),
             ),
             (
-                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect: {status: abc}\n",
-                5,
+                "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    expect: {status: abc}\n",
+                7,
                 "",
                 None,
             ),
             (
-                "name: x\nsteps:\n  - name: a\n    request:\n      path: \"/x/{{conidd}}\"\n",
-                5,
+                "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request:\n      path: \"/x/{{conidd}}\"\n",
+                7,
                 "undefined variable `conidd`",
                 None,
             ),
@@ -708,25 +747,31 @@ mod tests {
                 None,
             ),
             (
-                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"accounts\": {exists: true}\n",
-                7,
+                "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"accounts\": {exists: true}\n",
+                9,
                 "must start with `$`",
                 None,
             ),
             (
-                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"$\": {matches: \"(\"}\n",
-                7,
+                "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    expect:\n      json:\n        \"$\": {matches: \"(\"}\n",
+                9,
                 "regular expression",
                 None,
             ),
             (
-                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$\": {exists: true}}\n      deadline: soon\n",
-                7,
+                "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: /x}\n    poll:\n      until: {\"$\": {exists: true}}\n      deadline: soon\n",
+                9,
                 "duration",
                 None,
             ),
             ("name: [x\n", 1, "", None),
             ("name: x\nsteps: []\n", 1, "at least one step", None),
+            (
+                "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n",
+                3,
+                "before any `lst` step",
+                None,
+            ),
         ];
         for (text, line, needle, suggestion) in cases {
             let err = parse_text(text).unwrap_err();
@@ -741,7 +786,7 @@ mod tests {
 
     #[test]
     fn captures_are_defined_only_after_their_step() {
-        let text = "name: x\nsteps:\n  - name: a\n    request: {path: \"/x/{{c}}\"}\n    capture: {c: \"$.c\"}\n";
+        let text = "name: x\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request: {path: \"/x/{{c}}\"}\n    capture: {c: \"$.c\"}\n";
         assert!(parse_text(text).unwrap_err().message.contains("undefined variable `c`"));
     }
 }

@@ -327,7 +327,7 @@ pub async fn run(
         if !is_selected(loaded, &options.tags) {
             continue;
         }
-        for row in loaded.rows() {
+        for row in loaded.rows(&options.vars) {
             let report = run_scenario(&context, loaded, &row, &mut interrupted, &mut interrupt).await?;
             reports.push(report);
         }
@@ -827,14 +827,29 @@ fn is_selected(loaded: &LoadedScenario, tags: &[String]) -> bool {
     tags.is_empty() || loaded.scenario.tags.iter().any(|t| tags.contains(t))
 }
 
-/// Refuses a run that would test less than was asked: `--tag`s that select no scenario, or a
-/// `--var` that no selected scenario declares or uses (a typo would otherwise go green).
+/// Why a selection cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectionError {
+    /// A flag asks for something the scenarios do not have (exit 1).
+    #[error("{0}")]
+    CommandLine(String),
+    /// A selected scenario cannot run as written here (exit 2).
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Refuses a run that would test less than was asked: `--tag`s that select no scenario, a
+/// `--var` that no selected scenario declares or uses (a typo would otherwise go green), or a
+/// selected scenario that needs an environment variable which is not set.
 pub fn check_selection(
     scenarios: &[LoadedScenario],
     tags: &[String],
     vars: &HashMap<String, String>,
-) -> Result<(), String> {
+) -> Result<(), SelectionError> {
     let selected: Vec<&LoadedScenario> = scenarios.iter().filter(|l| is_selected(l, tags)).collect();
+    if let Some(error) = selected.iter().flat_map(|l| &l.missing_env).next() {
+        return Err(SelectionError::Input(error.to_string()));
+    }
     if selected.is_empty() {
         let mut known: Vec<&str> = scenarios
             .iter()
@@ -847,14 +862,14 @@ pub fn check_selection(
         } else {
             known.join(", ")
         };
-        return Err(if tags.is_empty() {
+        return Err(SelectionError::CommandLine(if tags.is_empty() {
             "no scenario to run: the paths hold no scenario file".to_owned()
         } else {
             format!(
                 "--tag {} selects no scenario; tags in these files: {known}",
                 tags.join(", --tag ")
             )
-        });
+        }));
     }
     let mut names: Vec<&str> = selected
         .iter()
@@ -871,9 +886,9 @@ pub fn check_selection(
         } else {
             names.join(", ")
         };
-        return Err(format!(
-            "--var {name}: no selected scenario uses a variable of that name{suggestion}; variables they use: {listed}"
-        ));
+        return Err(SelectionError::CommandLine(format!(
+            "--var {name}: no selected scenario uses a variable of that name (captures are set by their steps){suggestion}; variables they use: {listed}"
+        )));
     }
     Ok(())
 }

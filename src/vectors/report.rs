@@ -78,6 +78,8 @@ pub fn write_text(out: &mut dyn Write, results: &[FileResult], secrets: Secrets)
                 writeln!(out, "  INVALID  {}: {}", error.field, error.message)?;
                 let advice = if error.field == "(file)" {
                     "check the path: a vector file or a folder of them"
+                } else if error.message.contains("not valid JSON") {
+                    "fix the JSON at that position; the format is described in vectors/README.md"
                 } else {
                     "fix that field and run again; the format is described in vectors/README.md"
                 };
