@@ -51,6 +51,9 @@ enum Command {
     Man,
     /// Explain an IBKR error as you saw it (a body, an exception, a message, an id), or every
     /// error in a log with --file.
+    #[command(
+        override_usage = "ibkr-probe explain [--json] <TEXT>...\n       ibkr-probe explain [--json] --file <PATH>"
+    )]
     Explain {
         /// The error text, e.g. '{"error":"id: 39687, error: invalid consumer","statusCode":401}',
         /// '401 Client Error: Unauthorized for url: …/oauth/live_session_token', 'LST failed' or 764.

@@ -43,9 +43,43 @@ impl ReplaySource {
         }
     }
 
+    /// The recorded request this one stands for: the same request, or one its step asked for
+    /// in the same words whose templated query values (`month={{month}}`) came out otherwise,
+    /// so a baseline recorded last month still answers this month's month code.
+    fn resolve(&self, method: &str, path: &str, query: &[(String, String)]) -> Option<Key> {
+        let wanted = key(method, path, query);
+        if self.answers.contains_key(&wanted) {
+            return Some(wanted);
+        }
+        self.answers
+            .iter()
+            .find(|((m, p, recorded), answers)| {
+                let Some(asked) = answers.first().and_then(|i| i.asked.as_deref()) else {
+                    return false;
+                };
+                let templated = |name: &str| {
+                    asked
+                        .split_once('?')
+                        .map(|(_, q)| {
+                            q.split('&')
+                                .any(|pair| pair.starts_with(&format!("{name}=")) && pair.contains("{{"))
+                        })
+                        .unwrap_or(false)
+                };
+                *m == wanted.0
+                    && *p == wanted.1
+                    && recorded.len() == wanted.2.len()
+                    && recorded
+                        .iter()
+                        .zip(&wanted.2)
+                        .all(|((rn, rv), (wn, wv))| rn == wn && (rv == wv || templated(rn)))
+            })
+            .map(|(k, _)| k.clone())
+    }
+
     /// The next recorded answer for this request (the last one again once they run out).
     pub fn answer(&self, method: &str, path: &str, query: &[(String, String)]) -> Option<(u16, Value)> {
-        let k = key(method, path, query);
+        let k = self.resolve(method, path, query)?;
         let answers = self.answers.get(&k)?;
         let mut cursors = self.cursors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let cursor = cursors.entry(k).or_insert(0);
@@ -57,7 +91,7 @@ impl ReplaySource {
     /// For a snapshot: the recorded answer that carries the most field values, so the mock's own
     /// warm-up rule decides when values appear.
     pub fn richest(&self, method: &str, path: &str, query: &[(String, String)]) -> Option<(u16, Value)> {
-        let answers = self.answers.get(&key(method, path, query))?;
+        let answers = self.answers.get(&self.resolve(method, path, query)?)?;
         let size = |v: &Value| {
             v.as_array().map_or(0, |items| {
                 items
