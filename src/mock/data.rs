@@ -1,5 +1,6 @@
 //! The mock's market: a few real contracts (the guide's ARM options among them), with response
-//! shapes as IBKR documents them (see the README's mock section for sources and disagreements).
+//! shapes as IBKR documents and records them (docs/commands.md's mock section has the sources and
+//! disagreements).
 
 use serde_json::{Map, Value, json};
 
