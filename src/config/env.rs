@@ -63,16 +63,19 @@ const REQUIRED: [((&str, &str), &str); 5] = [
 ];
 const DH_HINT: &str = "path to dhparam.pem, or IBIND_OAUTH1A_DH_PRIME with the prime as hex";
 
-/// Names that mean the same setting; a later source setting either replaces both.
-const TWINS: [(&str, &str); 7] = [
+/// Names that hold the same value: one falls back to the other.
+const TWINS: [(&str, &str); 6] = [
     CONSUMER_KEY,
     ACCESS_TOKEN,
     ACCESS_TOKEN_SECRET,
     SIGNATURE_KEY_PATH,
     ENCRYPTION_KEY_PATH,
     REALM,
-    (DH_PARAM_PATH, IBIND_DH_PRIME),
 ];
+
+/// The DH group by either name: a PKCS#3 file, or ibind's prime as hex. They hold different
+/// things (no fallback between them), yet a later source setting either replaces both.
+const DH_TWINS: (&str, &str) = (DH_PARAM_PATH, IBIND_DH_PRIME);
 
 impl EnvSource {
     /// The process environment, limited to the names above.
@@ -105,7 +108,8 @@ impl EnvSource {
     #[must_use]
     pub fn layer(mut self, later: Self) -> Self {
         for name in later.values.keys() {
-            if let Some((guide, ibind)) = TWINS.iter().find(|(g, i)| g == name || i == name) {
+            let mut settings = TWINS.iter().chain(std::iter::once(&DH_TWINS));
+            if let Some((guide, ibind)) = settings.find(|(g, i)| g == name || i == name) {
                 self.values.remove(*guide);
                 self.values.remove(*ibind);
             }
@@ -117,9 +121,7 @@ impl EnvSource {
     /// The raw value of a variable by its guide name (`IB_...`), falling back to ibind's name.
     /// `IB_DH_PARAM_PATH` has no ibind twin (ibind keeps the prime as hex: IBIND_OAUTH1A_DH_PRIME).
     pub fn value(&self, guide_name: &str) -> Option<&str> {
-        // The DH twins hold different things (a path, a prime): no fallback between them.
-        let same_values = &TWINS[..6];
-        match same_values.iter().copied().find(|(guide, _)| *guide == guide_name) {
+        match TWINS.iter().copied().find(|(guide, _)| *guide == guide_name) {
             Some(pair) => self.get(pair),
             None => self
                 .values
@@ -148,7 +150,7 @@ impl EnvSource {
             .filter(|(names, _)| self.get(*names).is_none())
             .map(|(names, hint)| (names.0, *hint))
             .collect();
-        if self.get(TWINS[6]).is_none() {
+        if self.get(DH_TWINS).is_none() {
             missing.push((DH_PARAM_PATH, DH_HINT));
         }
         if !missing.is_empty() {

@@ -5,7 +5,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 
 use crate::oauth::mistakes::{self, Candidate, Digest, Key, Mistake, PublicKeys, Signed};
@@ -22,15 +21,6 @@ pub struct Finding {
     /// The mistake in words, when a variant reproduces the user's value.
     pub mistake: Option<&'static str>,
 }
-
-fn hmac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-type Sha1Mac = Hmac<sha1::Sha1>;
-type Sha256Mac = Hmac<sha2::Sha256>;
 
 /// Correct intermediate values, computed with the project's own code from the file's inputs.
 struct Truth {
@@ -147,14 +137,16 @@ fn variants(file: &VectorFile, truth: &Truth, step: &str) -> Vec<(Mistake, Strin
             vec![
                 (
                     Mistake::ValidationKeyText,
-                    hex::encode(hmac_bytes::<Sha1Mac>(
+                    hex::encode(mistakes::hmac_raw(
+                        Digest::Sha1,
                         token_text.expose().as_bytes(),
                         raw.consumer_key.as_bytes(),
                     )),
                 ),
                 (
                     Mistake::ValidationHmacSha256,
-                    hex::encode(hmac_bytes::<Sha256Mac>(
+                    hex::encode(mistakes::hmac_raw(
+                        Digest::Sha256,
                         truth.token.expose_bytes(),
                         raw.consumer_key.as_bytes(),
                     )),

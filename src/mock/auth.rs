@@ -73,13 +73,9 @@ fn name_mistake(
     })
 }
 
+/// The signed parameters, sorted.
 fn oauth_params(header: &AuthorizationHeader) -> Vec<(&str, &str)> {
-    let mut params: Vec<(&str, &str)> = header
-        .params
-        .iter()
-        .filter(|(name, _)| name != "oauth_signature")
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    let mut params = sent_order(header);
     params.sort_unstable();
     params
 }

@@ -123,6 +123,14 @@ pub struct Signed<'a> {
 }
 
 impl<'a> Signed<'a> {
+    /// IBKR's base string for this request (query in the base string, as the 2018 spec has it).
+    fn correct_base(&self) -> String {
+        base_string(
+            &self.request(self.url, self.method, self.oauth),
+            QueryConvention::InBaseString,
+        )
+    }
+
     fn request(&self, url: &'a str, method: &'a str, oauth: &'a [(&'a str, &'a str)]) -> SigningRequest<'a> {
         SigningRequest {
             method,
@@ -345,10 +353,7 @@ pub fn lst_request_candidates(
     encrypted_b64: Option<&str>,
 ) -> Vec<Candidate> {
     let prepend: Prepend = super::lst::prepend(secret);
-    let correct = base_string(
-        &signed.request(signed.url, signed.method, signed.oauth),
-        QueryConvention::InBaseString,
-    );
+    let correct = signed.correct_base();
     let mut out: Vec<Candidate> = prepend_mistakes(secret, encrypted_b64)
         .into_iter()
         .map(|(mistake, p)| Candidate::new(mistake, format!("{}{correct}", p.expose()), Key::Signature))
@@ -389,7 +394,8 @@ pub fn k_encodings(k: &SecretBytes, prime_bits: u64) -> Vec<(Mistake, SecretByte
     out
 }
 
-fn hmac_raw(digest: Digest, key: &[u8], data: &[u8]) -> Vec<u8> {
+/// The raw HMAC of `data` under `key` with the given hash.
+pub fn hmac_raw(digest: Digest, key: &[u8], data: &[u8]) -> Vec<u8> {
     fn mac<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
         let mut mac = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(data);
@@ -432,10 +438,7 @@ pub fn hmac_request_candidates(
     lst_variants: &[(Mistake, SecretBytes)],
 ) -> Vec<Candidate> {
     let key = || Key::Hmac(Secret::new(lst.expose_bytes().to_vec()));
-    let correct = base_string(
-        &signed.request(signed.url, signed.method, signed.oauth),
-        QueryConvention::InBaseString,
-    );
+    let correct = signed.correct_base();
     let mut out: Vec<Candidate> = lst_variants
         .iter()
         .map(|(mistake, token)| Candidate::new(*mistake, correct.clone(), Key::Hmac(token.clone())))
@@ -463,10 +466,7 @@ pub fn hmac_request_candidates(
 
 /// Every single-mistake way of signing an ordinary request with RSA-SHA256 (no prepend).
 pub fn rsa_request_candidates(signed: &Signed<'_>, accepted: &[QueryConvention]) -> Vec<Candidate> {
-    let correct = base_string(
-        &signed.request(signed.url, signed.method, signed.oauth),
-        QueryConvention::InBaseString,
-    );
+    let correct = signed.correct_base();
     let mut out = vec![
         Candidate::new(Mistake::SignedWithEncryptionKey, correct.clone(), Key::Encryption),
         Candidate {

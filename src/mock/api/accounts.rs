@@ -111,6 +111,19 @@ impl Holding {
     }
 }
 
+/// The book's market value.
+fn book_value() -> f64 {
+    holdings().map(|h| h.value()).sum()
+}
+
+/// The account object as `/subaccounts` and `/meta` answer it: the recordings show
+/// `brokerageAccess` false there for the account `/portfolio/accounts` calls true.
+fn account_without_brokerage() -> Value {
+    let mut account = ACCOUNT_OBJECT.clone();
+    account["brokerageAccess"] = json!(false);
+    account
+}
+
 fn holdings() -> impl Iterator<Item = Holding> {
     BOOK.iter().filter_map(|(conid, quantity, average)| {
         data::stock_by_conid(*conid).map(|stock| Holding {
@@ -182,26 +195,21 @@ fn portfolio_accounts(_: &mut Call<'_>) -> Reply {
 }
 
 fn subaccounts(_: &mut Call<'_>) -> Reply {
-    // The recordings show brokerageAccess false here for the same account.
-    let mut account = ACCOUNT_OBJECT.clone();
-    account["brokerageAccess"] = json!(false);
-    reply(StatusCode::OK, json!([account]))
+    reply(StatusCode::OK, json!([account_without_brokerage()]))
 }
 
 fn meta(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = unknown_account(call) {
         return refusal;
     }
-    let mut account = ACCOUNT_OBJECT.clone();
-    account["brokerageAccess"] = json!(false);
-    reply(StatusCode::OK, account)
+    reply(StatusCode::OK, account_without_brokerage())
 }
 
 fn summary(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = unknown_account(call) {
         return refusal;
     }
-    let positions: f64 = holdings().map(|h| h.value()).sum();
+    let positions = book_value();
     let liquidation = CASH + positions;
     let mut body = SUMMARY.clone();
     for (key, amount) in [
@@ -227,7 +235,7 @@ fn ledger(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = unknown_account(call) {
         return refusal;
     }
-    let positions: f64 = holdings().map(|h| h.value()).sum();
+    let positions = book_value();
     let unrealized: f64 = holdings().map(|h| h.unrealized()).sum();
     let currency = |name: &str| {
         let mut entry = LEDGER.clone();
@@ -285,7 +293,7 @@ fn allocation(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = unknown_account(call) {
         return refusal;
     }
-    let positions: f64 = round2(holdings().map(|h| h.value()).sum());
+    let positions = round2(book_value());
     reply(
         StatusCode::OK,
         json!({
