@@ -31,7 +31,8 @@ pub(super) const ROUTES: &[Route] = &[
         needs: Needs::Brokerage,
         handler: contract_info,
     },
-    // The trsrv endpoints are outside the brokerage bridge (`/iserver`).
+    // No recording shows trsrv without a brokerage session; the mock serves it with the OAuth
+    // session alone because it lies outside `/iserver`, the bridge that "no bridge" is about.
     Route {
         methods: &["GET"],
         pattern: "/trsrv/stocks",
