@@ -1,6 +1,7 @@
 //! ibkr-probe: a conformance and diagnostic harness for Interactive Brokers' Web API with
 //! OAuth 1.0a. The binary is a thin front end; everything it does lives here.
 
+pub mod calendar;
 pub mod client;
 pub mod config;
 pub mod diagnose;

@@ -424,15 +424,21 @@ struct MockArgs {
     #[arg(long, value_parser = ibkr_probe::scenario::load::parse_activate_at)]
     activate_at: Option<std::time::SystemTime>,
     /// Play a failure: NAME or NAME:RATE (rate-limit, invalid-signature, server-error, malformed-json,
-    /// drop-connection, slow). Repeatable.
+    /// drop-connection, slow, gone, sso-dh, competing, restart). Repeatable.
     #[arg(long = "fault")]
     faults: Vec<ibkr_probe::mock::Fault>,
     /// Drop an idle brokerage session after this long (IBKR: about 6 minutes).
     #[arg(long, default_value = "6m", value_parser = humantime::parse_duration)]
     idle_timeout: std::time::Duration,
-    /// Requests per second per session before 429.
+    /// Requests per second per session before 429 and the penalty box.
     #[arg(long, default_value_t = 10)]
     rate_limit: u32,
+    /// How long a session that went over --rate-limit gets 429 (IBKR: 10 minutes).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    penalty_box: std::time::Duration,
+    /// How long after a conid's first snapshot its prices arrive (rows in between carry no prices).
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    warm_up: std::time::Duration,
     /// How long the `slow` fault waits before answering.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     slow_delay: std::time::Duration,
@@ -776,6 +782,8 @@ fn mock(args: MockArgs) -> u8 {
     config.faults = args.faults;
     config.idle_timeout = args.idle_timeout;
     config.rate_limit = args.rate_limit;
+    config.penalty_box = args.penalty_box;
+    config.warm_up = args.warm_up;
     config.slow_delay = args.slow_delay;
     if let Some(dir) = &args.replay {
         match ibkr_probe::record::replay::ReplaySource::load(dir) {

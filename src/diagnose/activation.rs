@@ -119,14 +119,10 @@ pub async fn watch(client: &Client, interval: Duration, timeout: Duration, mut r
 /// When IBKR's next weekend reset is due: new portal keys usually start working after the
 /// Friday/Saturday evening reset (US Eastern). Returns the coming Friday's date, `YYYY-MM-DD`.
 pub fn next_weekend_reset(now: SystemTime) -> String {
-    let days = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    // 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Mondays, 4 on Fridays.
-    let weekday = (days + 3) % 7;
-    let until_friday = (4 + 7 - weekday) % 7;
-    let friday = SystemTime::UNIX_EPOCH + Duration::from_secs((days + until_friday) * 86_400);
-    let (year, month, day) = crate::scenario::template::civil(friday);
+    use crate::calendar;
+    let today = calendar::days(now);
+    let until_friday = (4 + 7 - calendar::weekday_of(today)) % 7;
+    let (year, month, day) = calendar::civil_from_days(today + i64::from(until_friday));
     format!("{year:04}-{month:02}-{day:02}")
 }
 

@@ -20,21 +20,47 @@ pub enum FaultKind {
     DropConnection,
     /// The answer comes only after the configured delay (longer than a client's timeout).
     Slow,
+    /// `ssodh/init` answers 410 Gone with an empty body (ibind#134, paper account via OAuth).
+    Gone,
+    /// `ssodh/init` answers 500 `{"error":"failed to generate sso dh token"}` (ibind#152).
+    SsoDh,
+    /// Another login takes the brokerage session: status says `competing: true`,
+    /// `/iserver/accounts` answers `{}` (ibeam#40) and other `/iserver` calls `Init session
+    /// first` (ibeam#117) until `ssodh/init` takes the session back.
+    Competing,
+    /// IBKR restarts: this request gets 503 (ibeam#242, after maintenance) and every session
+    /// is gone, so the client needs a new live session token.
+    Restart,
 }
 
 impl FaultKind {
     /// Every kind with its command-line name.
-    pub const ALL: [(&'static str, FaultKind); 6] = [
+    pub const ALL: [(&'static str, FaultKind); 10] = [
         ("rate-limit", FaultKind::RateLimit),
         ("invalid-signature", FaultKind::InvalidSignature),
         ("server-error", FaultKind::ServerError),
         ("malformed-json", FaultKind::MalformedJson),
         ("drop-connection", FaultKind::DropConnection),
         ("slow", FaultKind::Slow),
+        ("gone", FaultKind::Gone),
+        ("sso-dh", FaultKind::SsoDh),
+        ("competing", FaultKind::Competing),
+        ("restart", FaultKind::Restart),
     ];
 
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(_, k)| *k == self).map_or("?", |(n, _)| n)
+    }
+
+    /// Whether the fault can hit a request to `route` (the path after `/v1/api`): the
+    /// brokerage-session faults hit `ssodh/init` only, the session faults any request but the
+    /// handshake (there is no session to take yet).
+    pub fn applies_to(self, route: &str) -> bool {
+        match self {
+            FaultKind::Gone | FaultKind::SsoDh => route == "/iserver/auth/ssodh/init",
+            FaultKind::Competing | FaultKind::Restart => route != "/oauth/live_session_token",
+            _ => true,
+        }
     }
 }
 
@@ -82,10 +108,11 @@ impl FaultPlan {
         }
     }
 
-    /// The fault that hits this request, if any (the first listed wins when several are due).
-    pub fn next(&self) -> Option<FaultKind> {
+    /// The fault that hits a request to `route`, if any (the first listed wins when several are
+    /// due). Only requests a fault applies to count towards its rate.
+    pub fn next(&self, route: &str) -> Option<FaultKind> {
         let mut hit = None;
-        for (fault, accumulator) in &self.faults {
+        for (fault, accumulator) in self.faults.iter().filter(|(f, _)| f.kind.applies_to(route)) {
             let mut acc = accumulator.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             *acc += fault.rate;
             if *acc >= 1.0 - 1e-9 {
@@ -120,7 +147,16 @@ mod tests {
     #[test]
     fn rates_are_exact_and_deterministic() {
         let plan = FaultPlan::new(&["server-error:0.25".parse().unwrap()]);
-        let hits: Vec<bool> = (0..8).map(|_| plan.next().is_some()).collect();
+        let hits: Vec<bool> = (0..8).map(|_| plan.next("/tickle").is_some()).collect();
         assert_eq!(hits, [false, false, false, true, false, false, false, true]);
+    }
+
+    #[test]
+    fn brokerage_faults_count_only_their_endpoint() {
+        let plan = FaultPlan::new(&["gone:0.5".parse().unwrap()]);
+        assert_eq!(plan.next("/tickle"), None);
+        assert_eq!(plan.next("/iserver/auth/ssodh/init"), None);
+        assert_eq!(plan.next("/iserver/accounts"), None);
+        assert_eq!(plan.next("/iserver/auth/ssodh/init"), Some(FaultKind::Gone));
     }
 }

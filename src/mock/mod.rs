@@ -7,13 +7,15 @@ pub mod auth;
 mod credentials;
 pub mod data;
 pub mod faults;
+mod pacing;
 mod routes;
+mod state;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -23,6 +25,7 @@ pub use credentials::ServerCredentials;
 pub use faults::{Fault, FaultKind};
 
 use crate::oauth::LiveSessionToken;
+use state::Session;
 
 /// Where the mock's one-line-per-request log goes.
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
@@ -41,8 +44,15 @@ pub struct MockConfig {
     pub faults: Vec<Fault>,
     /// A brokerage session without requests for this long is dropped (IBKR: about 5-6 minutes).
     pub idle_timeout: Duration,
-    /// Requests per second per session before 429 (IBKR documents 10).
+    /// Requests per second per session before 429 (IBKR documents 10). `u32::MAX` turns pacing
+    /// off altogether: no per-endpoint limits and no penalty box either.
     pub rate_limit: u32,
+    /// How long a session that broke the rate limit is refused (IBKR documents 10 minutes; an
+    /// older page says 15).
+    pub penalty_box: Duration,
+    /// How long after a conid's first snapshot its prices arrive; in between, rows carry only
+    /// the markers (`_updated`, `server_id`, 6119, 6509).
+    pub warm_up: Duration,
     /// How far `oauth_timestamp` may be from the mock's clock.
     pub timestamp_window: Duration,
     /// How long the `slow` fault waits before answering.
@@ -63,6 +73,8 @@ impl MockConfig {
             faults: Vec::new(),
             idle_timeout: Duration::from_secs(360),
             rate_limit: 10,
+            penalty_box: Duration::from_secs(600),
+            warm_up: Duration::from_millis(500),
             timestamp_window: Duration::from_secs(300),
             slow_delay: Duration::from_secs(30),
             replay: None,
@@ -70,27 +82,6 @@ impl MockConfig {
             log: stderr_log(),
         }
     }
-}
-
-/// One access token's server-side state.
-struct Session {
-    token: LiveSessionToken,
-    expires: SystemTime,
-    buggy_variants: Vec<(crate::oauth::mistakes::Mistake, crate::oauth::SecretBytes)>,
-    /// `Some` once `ssodh/init` opened the brokerage session.
-    brokerage: Option<Brokerage>,
-    last_request: Instant,
-    recent: VecDeque<Instant>,
-    session_id: String,
-}
-
-/// The brokerage (iserver) session and what IBKR remembers within it.
-#[derive(Default)]
-struct Brokerage {
-    accounts_called: bool,
-    searched: HashSet<u64>,
-    /// Conids with a market-data subscription, and the fields asked for so far.
-    subscribed: HashMap<u64, Vec<String>>,
 }
 
 struct State {

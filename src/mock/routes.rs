@@ -13,7 +13,8 @@ use serde_json::json;
 use super::api::{self, Reply, now_ms, refused, reply};
 use super::auth::{self, Accepted, IncomingRequest};
 use super::faults::FaultKind;
-use super::{Session, State};
+use super::State;
+use super::state::Session;
 use crate::oauth::base_string::query_pairs;
 use crate::oauth::header::parse_authorization_header;
 use crate::oauth::{RandomSource, SystemRandom};
@@ -31,7 +32,7 @@ async fn handle(
 ) -> Response {
     state.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = uri.path().to_owned();
-    let fault = state.faults.next();
+    let fault = state.faults.next(path.strip_prefix("/v1/api").unwrap_or(&path));
     let log = |status: u16, note: &str| {
         let note = if note.is_empty() {
             String::new()
@@ -87,13 +88,30 @@ async fn handle(
                 )
             }
         }
-        _ => dispatch(&state, &method, &uri, &headers, &body),
+        Some(FaultKind::Gone) => refused(StatusCode::GONE, serde_json::Value::Null, "fault gone"),
+        Some(FaultKind::SsoDh) => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "failed to generate sso dh token"}),
+            "fault sso-dh",
+        ),
+        Some(FaultKind::Restart) => {
+            state.sessions().clear();
+            refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "Service Unavailable", "statusCode": 503}),
+                "fault restart: IBKR restarted; every session is gone, a new live session token is needed",
+            )
+        }
+        _ => dispatch(&state, &method, &uri, &headers, &body, fault == Some(FaultKind::Competing)),
     };
     let mut note = result.note.unwrap_or_default();
     if fault == Some(FaultKind::Slow) {
         note = format!("fault slow; {note}");
     }
     log(result.status.as_u16(), note.trim_end_matches("; "));
+    if result.body.is_null() {
+        return result.status.into_response();
+    }
     (result.status, axum::Json(result.body)).into_response()
 }
 
@@ -111,7 +129,7 @@ fn candidate_urls(state: &State, uri: &Uri, headers: &HeaderMap) -> Vec<String> 
     urls
 }
 
-fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Reply {
+fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes, competing: bool) -> Reply {
     let Some(route) = uri.path().strip_prefix("/v1/api") else {
         return refused(
             StatusCode::NOT_FOUND,
@@ -170,15 +188,8 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
                 let expires = now + std::time::Duration::from_secs(24 * 3600);
                 let mut session_id = [0u8; 16];
                 let _ = SystemRandom.fill(&mut session_id);
-                let session = Session {
-                    token: grant.token,
-                    expires,
-                    buggy_variants: grant.buggy_variants,
-                    brokerage: None,
-                    last_request: Instant::now(),
-                    recent: Default::default(),
-                    session_id: hex::encode(session_id),
-                };
+                let mut session = Session::new(grant.token, expires, hex::encode(session_id));
+                session.buggy_variants = grant.buggy_variants;
                 if let Ok(mut issued) = state.issued.lock() {
                     issued.push((grant.shared_secret, session.token.clone()));
                 }
@@ -221,23 +232,11 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "no session",
         );
     };
-    // Pacing: a sliding one-second window per session.
     let instant = Instant::now();
-    while session
-        .recent
-        .front()
-        .is_some_and(|t| instant.duration_since(*t).as_secs_f64() >= 1.0)
-    {
-        session.recent.pop_front();
+    let config = &state.config;
+    if let Err(why) = super::pacing::admit(&mut session.pacing, route, config.rate_limit, config.penalty_box, instant) {
+        return refused(StatusCode::TOO_MANY_REQUESTS, json!({"error": "Too Many Requests"}), why);
     }
-    if session.recent.len() >= state.config.rate_limit as usize {
-        return refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"error": "Too Many Requests"}),
-            format!("more than {} requests/s in this session", state.config.rate_limit),
-        );
-    }
-    session.recent.push_back(instant);
     // Idle expiry of the brokerage session.
     let idle = instant.duration_since(session.last_request);
     let mut notes = Vec::new();
@@ -246,6 +245,11 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         notes.push(format!("brokerage session expired after {} s idle", idle.as_secs()));
     }
     session.last_request = instant;
+    if competing {
+        session.competing = true;
+        session.brokerage = None;
+        notes.push("fault competing: another login took the brokerage session".to_owned());
+    }
     if accepted == Accepted::SpecOnly {
         notes.push("signed with RFC 5849 per-value encoding: accepted by the spec, unproven at IBKR".to_owned());
     }

@@ -282,8 +282,9 @@ pub async fn run(
             config.log = log.sink();
             config.replay = replay;
             if options.client.rate == 0.0 {
-                // An unpaced run: the embedded mock's pacing check would only get in the way.
+                // An unpaced run at machine speed: no pacing, and prices right after the pre-flight.
                 config.rate_limit = u32::MAX;
+                config.warm_up = std::time::Duration::ZERO;
             }
             let server = start_mock(config).await?;
             let endpoint = Endpoint {

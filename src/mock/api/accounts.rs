@@ -9,8 +9,9 @@ use std::sync::LazyLock;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Call, Needs, Reply, Route, refused, reply};
+use super::{ACCOUNT, Call, Needs, Reply, Route, bad_request, reply};
 use crate::mock::data;
+use crate::mock::state::OrderBook;
 
 pub(super) const ROUTES: &[Route] = &[
     Route {
@@ -18,6 +19,18 @@ pub(super) const ROUTES: &[Route] = &[
         pattern: "/iserver/accounts",
         needs: Needs::Brokerage,
         handler: iserver_accounts,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/account/{acct}/summary",
+        needs: Needs::Brokerage,
+        handler: iserver_summary,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/account/pnl/partitioned",
+        needs: Needs::Brokerage,
+        handler: pnl,
     },
     Route {
         methods: &["GET"],
@@ -69,9 +82,6 @@ pub(super) const ROUTES: &[Route] = &[
     },
 ];
 
-/// The mock's one (paper) account.
-pub(crate) const ACCOUNT: &str = "DU1234567";
-
 /// The book: (conid, quantity, average cost). Prices come from the snapshot's quotes.
 const BOOK: [(u64, f64, f64); 3] = [
     (653_400_472, 100.0, 120.0),
@@ -96,24 +106,68 @@ static POSITION_ROW: LazyLock<Value> = LazyLock::new(|| template(include_str!(".
 
 /// One holding, valued at the mock's last price.
 struct Holding {
-    stock: &'static data::Stock,
+    instrument: &'static data::Instrument,
     quantity: f64,
     average: f64,
 }
 
 impl Holding {
     fn value(&self) -> f64 {
-        self.quantity * self.stock.last
+        self.quantity * self.instrument.last
     }
 
     fn unrealized(&self) -> f64 {
-        self.quantity * (self.stock.last - self.average)
+        self.quantity * (self.instrument.last - self.average)
     }
 }
 
-/// The book's market value.
-fn book_value() -> f64 {
-    holdings().map(|h| h.value()).sum()
+/// The account's money and holdings: the starting book plus the session's simulated fills.
+struct Account {
+    cash: f64,
+    holdings: Vec<Holding>,
+}
+
+impl Account {
+    fn of(orders: &OrderBook) -> Self {
+        let mut cash = CASH;
+        // conid -> (quantity, cost)
+        let mut book: Vec<(u64, f64, f64)> = BOOK.iter().map(|(c, q, a)| (*c, *q, q * a)).collect();
+        for (conid, quantity, money) in orders.fills() {
+            cash -= money;
+            match book.iter_mut().find(|(c, _, _)| *c == conid) {
+                Some(entry) => {
+                    entry.1 += quantity;
+                    entry.2 += money;
+                }
+                None => book.push((conid, quantity, money)),
+            }
+        }
+        let holdings = book
+            .into_iter()
+            .filter(|(_, quantity, _)| *quantity != 0.0)
+            .filter_map(|(conid, quantity, cost)| {
+                data::by_conid(conid).map(|instrument| Holding {
+                    instrument,
+                    quantity,
+                    average: cost / quantity,
+                })
+            })
+            .collect();
+        Self { cash, holdings }
+    }
+
+    /// The book's market value.
+    fn positions_value(&self) -> f64 {
+        self.holdings.iter().map(Holding::value).sum()
+    }
+
+    fn unrealized(&self) -> f64 {
+        self.holdings.iter().map(Holding::unrealized).sum()
+    }
+
+    fn net_liquidation(&self) -> f64 {
+        self.cash + self.positions_value()
+    }
 }
 
 /// The account object as `/subaccounts` and `/meta` answer it: the recordings show
@@ -124,23 +178,13 @@ fn account_without_brokerage() -> Value {
     account
 }
 
-fn holdings() -> impl Iterator<Item = Holding> {
-    BOOK.iter().filter_map(|(conid, quantity, average)| {
-        data::stock_by_conid(*conid).map(|stock| Holding {
-            stock,
-            quantity: *quantity,
-            average: *average,
-        })
-    })
-}
-
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
 fn position_row(holding: &Holding) -> Value {
     let mut row = POSITION_ROW.clone();
-    let stock = holding.stock;
+    let stock = holding.instrument;
     let fields = [
         ("acctId", json!(ACCOUNT)),
         ("conid", json!(stock.conid)),
@@ -149,7 +193,9 @@ fn position_row(holding: &Holding) -> Value {
         ("fullName", json!(stock.symbol)),
         ("name", json!(stock.company)),
         ("listingExchange", json!(stock.exchange)),
-        ("type", json!(if stock.symbol == "SPY" { "ETF" } else { "COMMON" })),
+        ("type", json!(if stock.kind == data::Kind::Etf { "ETF" } else { "COMMON" })),
+        ("assetClass", json!(stock.kind.sec_type())),
+        ("currency", json!(stock.currency)),
         ("position", json!(holding.quantity)),
         ("mktPrice", json!(stock.last)),
         ("mktValue", json!(round2(holding.value()))),
@@ -170,21 +216,6 @@ fn position_row(holding: &Holding) -> Value {
     row
 }
 
-/// IBKR answers an account it does not know on `/portfolio/{acct}/…` with 401 and an empty
-/// body, which looks like an OAuth refusal.
-fn unknown_account(call: &Call<'_>) -> Option<Reply> {
-    let account = call.params.first().copied().unwrap_or("");
-    (account != ACCOUNT).then(|| {
-        refused(
-            StatusCode::UNAUTHORIZED,
-            Value::Null,
-            format!(
-                "unknown account {account:?}: IBKR answers 401 with an empty body (the mock's account is {ACCOUNT})"
-            ),
-        )
-    })
-}
-
 fn iserver_accounts(call: &mut Call<'_>) -> Reply {
     call.brokerage().accounts_called = true;
     reply(StatusCode::OK, ISERVER_ACCOUNTS.clone())
@@ -198,28 +229,22 @@ fn subaccounts(_: &mut Call<'_>) -> Reply {
     reply(StatusCode::OK, json!([account_without_brokerage()]))
 }
 
-fn meta(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
+fn meta(_: &mut Call<'_>) -> Reply {
     reply(StatusCode::OK, account_without_brokerage())
 }
 
 fn summary(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
-    let positions = book_value();
-    let liquidation = CASH + positions;
+    let account = Account::of(&call.session.orders);
+    let (cash, positions, liquidation) = (account.cash, account.positions_value(), account.net_liquidation());
     let mut body = SUMMARY.clone();
     for (key, amount) in [
         ("netliquidation", liquidation),
-        ("totalcashvalue", CASH),
+        ("totalcashvalue", cash),
         ("grosspositionvalue", positions),
         ("equitywithloanvalue", liquidation),
-        ("availablefunds", CASH),
-        ("excessliquidity", CASH),
-        ("buyingpower", 4.0 * CASH),
+        ("availablefunds", cash),
+        ("excessliquidity", cash),
+        ("buyingpower", 4.0 * cash),
     ] {
         if let Some(entry) = body.get_mut(key) {
             entry["amount"] = json!(round2(amount));
@@ -232,22 +257,18 @@ fn summary(call: &mut Call<'_>) -> Reply {
 }
 
 fn ledger(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
-    let positions = book_value();
-    let unrealized: f64 = holdings().map(|h| h.unrealized()).sum();
+    let account = Account::of(&call.session.orders);
     let currency = |name: &str| {
         let mut entry = LEDGER.clone();
         for (key, value) in [
             ("acctcode", json!(ACCOUNT)),
             ("currency", json!(name)),
             ("secondkey", json!(name)),
-            ("cashbalance", json!(CASH)),
-            ("settledcash", json!(CASH)),
-            ("stockmarketvalue", json!(round2(positions))),
-            ("netliquidationvalue", json!(round2(CASH + positions))),
-            ("unrealizedpnl", json!(round2(unrealized))),
+            ("cashbalance", json!(round2(account.cash))),
+            ("settledcash", json!(round2(account.cash))),
+            ("stockmarketvalue", json!(round2(account.positions_value()))),
+            ("netliquidationvalue", json!(round2(account.net_liquidation()))),
+            ("unrealizedpnl", json!(round2(account.unrealized()))),
         ] {
             entry[key] = value;
         }
@@ -262,44 +283,84 @@ fn ledger(call: &mut Call<'_>) -> Reply {
 }
 
 fn positions(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
     let Some(page) = call.params.get(1).and_then(|p| p.parse::<usize>().ok()) else {
-        return super::bad_request("the page is a number, from 0");
+        return bad_request("the page is a number, from 0");
     };
     // One page holds up to 100 rows: the whole book is page 0; a later page is empty (200).
-    let rows: Vec<Value> = if page == 0 {
-        holdings().map(|h| position_row(&h)).collect()
-    } else {
-        Vec::new()
+    let rows: Vec<Value> = match page {
+        0 => Account::of(&call.session.orders).holdings.iter().map(position_row).collect(),
+        _ => Vec::new(),
     };
     reply(StatusCode::OK, Value::Array(rows))
 }
 
 fn position(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
     let conid = call.params.get(1).and_then(|c| c.parse::<u64>().ok());
-    match holdings().find(|h| Some(h.stock.conid) == conid) {
-        Some(holding) => reply(StatusCode::OK, json!([position_row(&holding)])),
+    let account = Account::of(&call.session.orders);
+    match account.holdings.iter().find(|h| Some(h.instrument.conid) == conid) {
+        Some(holding) => reply(StatusCode::OK, json!([position_row(holding)])),
         // IBKR: 200 with an empty body for a conid the account does not hold.
         None => reply(StatusCode::OK, Value::Null).with_note("no position in this conid: IBKR answers 200, empty"),
     }
 }
 
 fn allocation(call: &mut Call<'_>) -> Reply {
-    if let Some(refusal) = unknown_account(call) {
-        return refusal;
-    }
-    let positions = round2(book_value());
+    let account = Account::of(&call.session.orders);
+    let positions = round2(account.positions_value());
     reply(
         StatusCode::OK,
         json!({
-            "assetClass": {"long": {"STK": positions, "CASH": CASH}, "short": {}},
+            "assetClass": {"long": {"STK": positions, "CASH": round2(account.cash)}, "short": {}},
             "sector": {"long": {"Others": positions}, "short": {}},
             "group": {"long": {"Others": positions}, "short": {}},
         }),
+    )
+}
+
+/// IBKR's 400 for `/iserver/account` calls made before `/iserver/accounts` in the brokerage
+/// session (its documented `account-is-not-set` example).
+pub(super) fn accounts_first(call: &mut Call<'_>) -> Option<Reply> {
+    (!call.brokerage().accounts_called).then(|| bad_request("Please query /accounts first"))
+}
+
+/// `GET /iserver/account/{acct}/summary`: flat numbers, unlike `/portfolio/{acct}/summary`
+/// (recording `GET-iserver-account-acct-summary.json`).
+fn iserver_summary(call: &mut Call<'_>) -> Reply {
+    if let Some(refusal) = accounts_first(call) {
+        return refusal;
+    }
+    let account = Account::of(&call.session.orders);
+    let (cash, liquidation) = (round2(account.cash), round2(account.net_liquidation()));
+    let margin = round2(0.25 * account.positions_value());
+    reply(
+        StatusCode::OK,
+        json!({
+            "accountType": "", "status": "", "balance": cash, "SMA": cash,
+            "buyingPower": round2(4.0 * account.cash), "availableFunds": cash, "excessLiquidity": cash,
+            "netLiquidationValue": liquidation, "equityWithLoanValue": liquidation, "regTLoan": 0.0,
+            "securitiesGVP": round2(account.positions_value()), "totalCashValue": cash, "accruedInterest": 0.0,
+            "regTMargin": 0.0, "initialMargin": margin, "maintenanceMargin": margin,
+            "cashBalances": [{"currency": "USD", "balance": cash, "settledCash": cash}]
+        }),
+    )
+}
+
+/// `GET /iserver/account/pnl/partitioned`: the first call of a brokerage session answers
+/// `{"upnl": {}}` (as recorded in 2026; P&L is a subscription, like market data), later calls
+/// one row per account model in IBKR's documented shape.
+fn pnl(call: &mut Call<'_>) -> Reply {
+    if let Some(refusal) = accounts_first(call) {
+        return refusal;
+    }
+    if !std::mem::replace(&mut call.brokerage().pnl_asked, true) {
+        return reply(StatusCode::OK, json!({"upnl": {}})).with_note("P&L subscribed: the first answer is empty");
+    }
+    let account = Account::of(&call.session.orders);
+    reply(
+        StatusCode::OK,
+        json!({"upnl": {format!("{ACCOUNT}.Core"): {
+            "rowType": 1, "dpl": round2(account.unrealized() / 10.0), "nl": round2(account.net_liquidation()),
+            "upl": round2(account.unrealized()), "el": round2(account.cash), "mv": round2(account.positions_value())
+        }}}),
     )
 }

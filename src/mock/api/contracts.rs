@@ -1,5 +1,6 @@
-//! Contracts: search by symbol, option strikes and contract details, from the mock's instrument
-//! table (`mock::data`). Strikes answer only for an underlying searched in this session.
+//! Contracts: search by symbol, option strikes, contract details and rules, futures and trading
+//! schedules, from the mock's instrument table (`mock::data`). Strikes answer only for an
+//! underlying searched in this session.
 
 use axum::http::StatusCode;
 
@@ -31,6 +32,12 @@ pub(super) const ROUTES: &[Route] = &[
         needs: Needs::Brokerage,
         handler: contract_info,
     },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/contract/{conid}/info-and-rules",
+        needs: Needs::Brokerage,
+        handler: info_and_rules,
+    },
     // No recording shows trsrv without a brokerage session; the mock serves it with the OAuth
     // session alone because it lies outside `/iserver`, the bridge that "no bridge" is about.
     Route {
@@ -44,6 +51,18 @@ pub(super) const ROUTES: &[Route] = &[
         pattern: "/trsrv/secdef",
         needs: Needs::Session,
         handler: trsrv_secdef,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/trsrv/futures",
+        needs: Needs::Session,
+        handler: futures,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/trsrv/secdef/schedule",
+        needs: Needs::Session,
+        handler: schedule,
     },
 ];
 
@@ -87,15 +106,40 @@ fn info(call: &mut Call<'_>) -> Reply {
     }
 }
 
+/// The instrument a `{conid}` path parameter names.
+fn path_instrument(call: &Call<'_>) -> Option<&'static data::Instrument> {
+    call.params.first().and_then(|c| c.parse().ok()).and_then(data::by_conid)
+}
+
 fn contract_info(call: &mut Call<'_>) -> Reply {
-    let stock = call
-        .params
-        .first()
-        .and_then(|c| c.parse().ok())
-        .and_then(data::stock_by_conid);
-    match stock {
-        Some(stock) => reply(StatusCode::OK, data::contract_info(stock)),
+    match path_instrument(call) {
+        Some(instrument) => reply(StatusCode::OK, data::contract_info(instrument)),
         None => bad_request("Invalid contract id"),
+    }
+}
+
+/// An unknown conid is 400, as recorded (`…-info-and-rules-invalid-conid.json`).
+fn info_and_rules(call: &mut Call<'_>) -> Reply {
+    match path_instrument(call) {
+        Some(instrument) => reply(StatusCode::OK, data::info_and_rules(instrument)),
+        None => bad_request("Invalid contract id"),
+    }
+}
+
+fn futures(call: &mut Call<'_>) -> Reply {
+    match call.query("symbols").filter(|s| !s.is_empty()) {
+        Some(symbols) => reply(StatusCode::OK, data::futures(symbols)),
+        None => bad_request("symbols required"),
+    }
+}
+
+/// `GET /trsrv/secdef/schedule?assetClass=&symbol=`: stocks and ETFs the mock knows.
+fn schedule(call: &mut Call<'_>) -> Reply {
+    let asset_class = call.query("assetClass").unwrap_or("");
+    let symbol = call.query("symbol").unwrap_or("");
+    match data::stock_by_symbol(symbol).filter(|_| asset_class == "STK") {
+        Some(instrument) => reply(StatusCode::OK, data::schedule(instrument)),
+        None => bad_request("assetClass STK and a known symbol are required"),
     }
 }
 
@@ -112,7 +156,7 @@ fn trsrv_secdef(call: &mut Call<'_>) -> Reply {
         .unwrap_or("")
         .split(',')
         .filter_map(|c| c.trim().parse().ok())
-        .filter_map(data::stock_by_conid)
+        .filter_map(data::by_conid)
         .map(data::trsrv_secdef)
         .collect();
     reply(StatusCode::OK, serde_json::json!({"secdef": entries}))

@@ -1,11 +1,12 @@
-//! Market data: the snapshot with IBKR's warm-up (the first request for a conid only subscribes),
-//! and unsubscribing.
+//! Market data: the snapshot with IBKR's warm-up (the first request for a conid only subscribes,
+//! prices arrive after `MockConfig::warm_up`), history bars, and unsubscribing.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Call, Needs, Reply, Route, bad_request, now_ms, reply};
-use crate::mock::data;
+use super::{Call, Needs, Reply, Route, bad_request, now_ms, refused, reply};
+use crate::mock::data::{self, HistoryError};
+use crate::mock::state::{self, Subscription};
 
 pub(super) const ROUTES: &[Route] = &[
     Route {
@@ -13,6 +14,12 @@ pub(super) const ROUTES: &[Route] = &[
         pattern: "/iserver/marketdata/snapshot",
         needs: Needs::Brokerage,
         handler: snapshot,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/marketdata/history",
+        needs: Needs::Brokerage,
+        handler: history,
     },
     Route {
         methods: &["GET"],
@@ -49,27 +56,51 @@ fn snapshot(call: &mut Call<'_>) -> Reply {
         .filter(|f| !f.is_empty())
         .map(str::to_owned)
         .collect();
-    let updated = now_ms(call.now);
+    if let Some(refusal) = super::accounts::accounts_first(call) {
+        return refusal.with_note("snapshot before /iserver/accounts");
+    }
+    let (now, warm_up) = (call.now, call.config.warm_up);
     let brokerage = call.brokerage();
-    let note = (!brokerage.accounts_called)
-        .then(|| "snapshot before /iserver/accounts: IBKR returns no data until accounts is called".to_owned());
     let entries: Vec<Value> = conids
         .iter()
         .map(|conid| {
-            let warmed_up = brokerage.accounts_called && brokerage.subscribed.contains_key(conid);
-            let known = brokerage.subscribed.entry(*conid).or_default();
+            let stage = state::stage(brokerage.subscribed.get(conid), now, warm_up);
+            let subscription = brokerage.subscribed.entry(*conid).or_insert_with(|| Subscription {
+                fields: Vec::new(),
+                since: now,
+            });
             for field in &fields {
-                if !known.contains(field) {
-                    known.push(field.clone());
+                if !subscription.fields.contains(field) {
+                    subscription.fields.push(field.clone());
                 }
             }
-            data::snapshot_entry(*conid, known, warmed_up, updated)
+            data::snapshot_entry(*conid, &subscription.fields, stage, now_ms(now))
         })
         .collect();
-    Reply {
-        status: StatusCode::OK,
-        body: Value::Array(entries),
-        note,
+    reply(StatusCode::OK, Value::Array(entries))
+}
+
+/// `GET /iserver/marketdata/history?conid=&period=&bar=`. IBKR answers a period it cannot
+/// read with 200 (recorded in 2026, body unpublished); the mock's body for it, and for a bad
+/// bar or too many points, is the `{"error": …}` shape IBKR documents for this endpoint.
+fn history(call: &mut Call<'_>) -> Reply {
+    let Some(conid) = call.query("conid").and_then(|c| c.parse::<u64>().ok()) else {
+        return bad_request("conid required");
+    };
+    let Some(instrument) = data::by_conid(conid) else {
+        return bad_request("Invalid conid");
+    };
+    let period = call.query("period").unwrap_or("1w").to_owned();
+    let bar = call.query("bar").unwrap_or("1d").to_owned();
+    match data::history(instrument, &period, &bar, call.now) {
+        Ok(body) => reply(StatusCode::OK, body),
+        Err(HistoryError::Period(p)) => refused(
+            StatusCode::OK,
+            json!({"error": format!("Invalid period: {p}")}),
+            "period is {1-30}min, {1-8}h, {1-1000}d, {1-792}w, {1-182}m or {1-15}y",
+        ),
+        Err(HistoryError::Bar(b)) => bad_request(&format!("Invalid bar size: {b}")),
+        Err(HistoryError::TooManyPoints(n)) => bad_request(&format!("{n} data points requested, at most 1000")),
     }
 }
 

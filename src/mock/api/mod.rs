@@ -5,6 +5,8 @@
 mod accounts;
 mod contracts;
 mod marketdata;
+mod orders;
+mod scanner;
 mod session;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -13,11 +15,13 @@ use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Brokerage, Session, State};
+use super::State;
+use super::state::{Brokerage, Session, Subscription};
 
 /// An answer and, for the log, why it was given.
 pub(super) struct Reply {
     pub status: StatusCode,
+    /// `Value::Null` is sent as an empty body, as IBKR sends several of its refusals.
     pub body: Value,
     pub note: Option<String>,
 }
@@ -79,10 +83,21 @@ struct Route {
 }
 
 /// Every area's routes.
-const AREAS: [&[Route]; 4] = [session::ROUTES, accounts::ROUTES, contracts::ROUTES, marketdata::ROUTES];
+const AREAS: [&[Route]; 6] = [
+    session::ROUTES,
+    accounts::ROUTES,
+    contracts::ROUTES,
+    marketdata::ROUTES,
+    orders::ROUTES,
+    scanner::ROUTES,
+];
+
+/// The mock's one (paper) account.
+pub(crate) const ACCOUNT: &str = "DU1234567";
 
 /// One request, as a handler sees it.
 struct Call<'a> {
+    config: &'a super::MockConfig,
     session: &'a mut Session,
     /// The pattern's `{…}` parts, in order.
     params: Vec<&'a str>,
@@ -142,6 +157,17 @@ pub(super) fn answer(
     let needs_bridge = found
         .as_ref()
         .map_or(path.starts_with("/iserver/"), |(r, _)| r.needs == Needs::Brokerage);
+    if needs_bridge && session.competing {
+        return match path {
+            "/iserver/accounts" => reply(StatusCode::OK, json!({})),
+            _ => refused(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "Init session first", "statusCode": 400}),
+                "",
+            ),
+        }
+        .with_note("competing session: POST /iserver/auth/ssodh/init with compete true takes it back");
+    }
     if needs_bridge && session.brokerage.is_none() {
         return bad_request("no bridge").with_note("no brokerage session: POST /iserver/auth/ssodh/init first");
     }
@@ -170,7 +196,11 @@ pub(super) fn answer(
             query,
         );
     }
+    if let Some(refusal) = unknown_account(route.pattern, path, &params) {
+        return refusal;
+    }
     let mut call = Call {
+        config: &state.config,
         session,
         params,
         query,
@@ -178,6 +208,28 @@ pub(super) fn answer(
         now,
     };
     (route.handler)(&mut call)
+}
+
+/// IBKR's refusal of an account id the session does not have, for routes with `{acct}`: the
+/// `/portfolio` family answers 401 with an empty body (which looks like an OAuth refusal), the
+/// `/iserver` family 400 (2026 recordings; the body text is the one IBKR documents and ibind#122
+/// shows).
+fn unknown_account(pattern: &str, path: &str, params: &[&str]) -> Option<Reply> {
+    let index = pattern.split('/').filter(|p| p.starts_with('{')).position(|p| p == "{acct}")?;
+    let account = params.get(index).copied().unwrap_or("");
+    if account == ACCOUNT {
+        return None;
+    }
+    let note = format!("unknown account {account:?} (the mock's account is {ACCOUNT})");
+    Some(if path.starts_with("/portfolio") {
+        refused(StatusCode::UNAUTHORIZED, Value::Null, format!("{note}: IBKR answers 401 with an empty body"))
+    } else {
+        refused(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("Bad Request: accountId is not valid: {account}"), "statusCode": 400}),
+            note,
+        )
+    })
 }
 
 /// An answer from the cassettes, with the session's warm-up rule for snapshots.
@@ -216,7 +268,10 @@ fn replayed(
                 continue;
             };
             let warmed_up = brokerage.accounts_called && brokerage.subscribed.contains_key(&conid);
-            brokerage.subscribed.entry(conid).or_default();
+            brokerage.subscribed.entry(conid).or_insert_with(|| Subscription {
+                fields: Vec::new(),
+                since: std::time::SystemTime::now(),
+            });
             if !warmed_up && let Some(map) = entry.as_object_mut() {
                 map.retain(|k, _| k == "conid" || k == "conidEx");
             }

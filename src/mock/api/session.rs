@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Call, Needs, Reply, Route, reply};
-use crate::mock::Brokerage;
+use crate::mock::state::Brokerage;
 
 pub(super) const ROUTES: &[Route] = &[
     Route {
@@ -40,21 +40,24 @@ fn server_info() -> Value {
     json!({"serverName": "JifN10022", "serverVersion": "Build 10.44.1d, Mar 3, 2026 1:55:32 PM"})
 }
 
-/// The brokerage status as IBKR's 2026 OAuth recordings show it (`established` included).
-fn auth_status(established: bool) -> Value {
+/// The brokerage status as IBKR's 2026 OAuth recordings show it (`established` included). A
+/// session another login took over says `competing: true` (ibeam and ibind reports).
+fn auth_status(established: bool, competing: bool) -> Value {
     if established {
         json!({
             "authenticated": true, "established": true, "competing": false, "connected": true, "message": "",
             "MAC": MAC, "serverInfo": server_info(), "hardware_info": format!("195aff6f|{MAC}"), "fail": ""
         })
     } else {
-        json!({"authenticated": false, "established": false, "competing": false, "connected": false, "MAC": MAC})
+        // A competing login leaves the session authenticated but not the brokerage's (ibeam#40).
+        json!({"authenticated": competing, "established": false, "competing": competing, "connected": competing, "MAC": MAC})
     }
 }
 
 fn init(call: &mut Call<'_>) -> Reply {
     call.session.brokerage = Some(Brokerage::default());
-    let mut status = auth_status(true);
+    call.session.competing = false;
+    let mut status = auth_status(true, false);
     if let Some(map) = status.as_object_mut() {
         map.remove("fail");
     }
@@ -62,13 +65,13 @@ fn init(call: &mut Call<'_>) -> Reply {
 }
 
 fn status(call: &mut Call<'_>) -> Reply {
-    reply(StatusCode::OK, auth_status(call.session.brokerage.is_some()))
+    reply(StatusCode::OK, auth_status(call.session.brokerage.is_some(), call.session.competing))
 }
 
 /// Under OAuth (2026 recordings) the answer has only `session`, `hmds` and `iserver`; the
 /// `ssoExpires`, `collission` and `userId` of older (gateway) answers are gone.
 fn tickle(call: &mut Call<'_>) -> Reply {
-    let mut iserver_status = auth_status(call.session.brokerage.is_some());
+    let mut iserver_status = auth_status(call.session.brokerage.is_some(), call.session.competing);
     if let Some(map) = iserver_status.as_object_mut() {
         map.remove("fail");
         map.remove("hardware_info");
