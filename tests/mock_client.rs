@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
-    let (mock, log) = start_mock(|_| {}).await;
+    // Prices right after the pre-flight; the partial rows in between have their own test.
+    let (mock, log) = start_mock(|c| c.warm_up = std::time::Duration::ZERO).await;
     let client = client(mock.base_url());
     let summary = client.live_session_token().await.unwrap();
     assert!(summary.expires_ms > 1_700_000_000_000);
@@ -96,6 +97,8 @@ async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
     let ask: f64 = option["86"].as_str().unwrap().parse().unwrap();
     assert!(ask > 0.5 && ask < 5.0, "86 is the ask price: {option}");
     assert_eq!(option["85"], "598", "85 is the ask size");
+    assert_eq!(option["6509"], "DPB", "6509 comes unasked; a paper account's data is delayed");
+    assert_eq!(option["6119"], "q0");
 
     let tickle = client.tickle().await.unwrap();
     assert_eq!(tickle["iserver"]["authStatus"]["authenticated"], true);
@@ -107,6 +110,31 @@ async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
     assert_eq!(after.status, 401, "after logout the LST is gone");
     mock.stop().await;
     assert!(log.lines().iter().all(|l| l.starts_with("mock: ")), "{:?}", log.lines());
+}
+
+#[tokio::test]
+async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed() {
+    let (mock, _) = start_mock(|c| c.warm_up = std::time::Duration::from_secs(3600)).await;
+    let client = client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    client.init_brokerage_session().await.unwrap();
+    client.request(Method::GET, "/iserver/accounts", &[], None).await.unwrap();
+    let query = [("conids", "265598"), ("fields", "31,84")];
+    let mut rows = Vec::new();
+    for _ in 0..3 {
+        let body = client
+            .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = body[0].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        rows.push(keys);
+    }
+    assert_eq!(rows[0], ["conid", "conidEx"], "the first request only subscribes");
+    for partial in &rows[1..] {
+        assert_eq!(partial, &["6119", "6509", "_updated", "conid", "conidEx", "server_id"]);
+    }
+    mock.stop().await;
 }
 
 #[tokio::test]
@@ -124,14 +152,19 @@ async fn market_data_rules_no_bridge_and_accounts_first() {
     );
     client.init_brokerage_session().await.unwrap();
     let query = [("conids", "653400472"), ("fields", "31")];
-    for _ in 0..2 {
-        let body = client
-            .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
-            .await
-            .unwrap();
-        assert!(body[0].get("31").is_none(), "no data before /iserver/accounts");
-    }
+    // Before /iserver/accounts IBKR refuses market data with its documented 400.
+    let early = client
+        .request(Method::GET, "/iserver/marketdata/snapshot", &query, None)
+        .await
+        .unwrap();
+    assert_eq!(early.status, 400);
+    assert_eq!(early.json().unwrap()["error"], "Bad Request: Please query /accounts first");
     assert!(log.last().contains("before /iserver/accounts"), "{}", log.last());
+    let pnl = client
+        .request(Method::GET, "/iserver/account/pnl/partitioned", &[], None)
+        .await
+        .unwrap();
+    assert_eq!(pnl.status, 400, "the same rule holds for P&L");
     let missing = client
         .request(Method::GET, "/iserver/marketdata/snapshot", &[("fields", "31")], None)
         .await
@@ -202,7 +235,12 @@ async fn activation_time_answers_invalid_consumer_until_then() {
 
 #[tokio::test]
 async fn idle_brokerage_session_expires_and_tickle_keeps_it() {
-    let (mock, log) = start_mock(|c| c.idle_timeout = Duration::from_millis(400)).await;
+    // Unpaced: tickling every 200 ms would break IBKR's one-per-second limit on /tickle.
+    let (mock, log) = start_mock(|c| {
+        c.idle_timeout = Duration::from_millis(400);
+        c.rate_limit = u32::MAX;
+    })
+    .await;
     let client = client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
@@ -234,10 +272,19 @@ async fn pacing_answers_429_above_the_limit() {
     client.live_session_token().await.unwrap();
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        statuses.push(client.request(Method::POST, "/tickle", &[], None).await.unwrap().status);
+        statuses.push(client.request(Method::POST, "/iserver/auth/status", &[], None).await.unwrap().status);
     }
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
-    assert!(log.last().contains("requests/s"), "{}", log.last());
+    assert!(log.lines()[4].contains("requests/s"), "{:?}", log.lines());
+    assert!(log.last().contains("penalty box"), "{}", log.last());
+    // An endpoint with its own limit refuses the second call within its interval.
+    let (mock, log) = start_mock(|c| c.rate_limit = 10).await;
+    let client = common::client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    let first = client.request(Method::POST, "/tickle", &[], None).await.unwrap().status;
+    let second = client.request_with_retries(Method::POST, "/tickle", &[], None, 0).await.unwrap().status;
+    assert_eq!((first, second), (200, 429));
+    assert!(log.last().contains("one request every 1 s"), "{}", log.last());
     mock.stop().await;
 }
 

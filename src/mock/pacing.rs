@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::state::Pacing;
 
 /// Endpoints with their own limit: one request per this long.
-const ENDPOINT_LIMITS: [(&str, Duration); 7] = [
+const ENDPOINT_LIMITS: [(&str, Duration); 8] = [
     ("/iserver/scanner/params", Duration::from_secs(15 * 60)),
     ("/iserver/scanner/run", Duration::from_secs(1)),
     ("/iserver/account/orders", Duration::from_secs(5)),
@@ -16,6 +16,7 @@ const ENDPOINT_LIMITS: [(&str, Duration); 7] = [
     ("/iserver/account/pnl/partitioned", Duration::from_secs(5)),
     ("/portfolio/accounts", Duration::from_secs(5)),
     ("/portfolio/subaccounts", Duration::from_secs(5)),
+    ("/tickle", Duration::from_secs(1)),
 ];
 
 /// Why a request was paced out, for the log.
