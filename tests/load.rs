@@ -68,7 +68,10 @@ mod linux {
         client.live_session_token().await.unwrap();
         client.init_brokerage_session().await.unwrap();
         // Market data needs /iserver/accounts first, as at IBKR.
-        client.request(Method::GET, "/iserver/accounts", &[], None).await.unwrap();
+        client
+            .request(Method::GET, "/iserver/accounts", &[], None)
+            .await
+            .unwrap();
         let rss_before = status_kb(mock.id(), "VmRSS:");
         let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let started = Instant::now();

@@ -97,7 +97,10 @@ async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
     let ask: f64 = option["86"].as_str().unwrap().parse().unwrap();
     assert!(ask > 0.5 && ask < 5.0, "86 is the ask price: {option}");
     assert_eq!(option["85"], "598", "85 is the ask size");
-    assert_eq!(option["6509"], "DPB", "6509 comes unasked; a paper account's data is delayed");
+    assert_eq!(
+        option["6509"], "DPB",
+        "6509 comes unasked; a paper account's data is delayed"
+    );
     assert_eq!(option["6119"], "q0");
 
     let tickle = client.tickle().await.unwrap();
@@ -118,7 +121,10 @@ async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed(
     let client = client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
-    client.request(Method::GET, "/iserver/accounts", &[], None).await.unwrap();
+    client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
     let query = [("conids", "265598"), ("fields", "31,84")];
     let mut rows = Vec::new();
     for _ in 0..3 {
@@ -158,7 +164,10 @@ async fn market_data_rules_no_bridge_and_accounts_first() {
         .await
         .unwrap();
     assert_eq!(early.status, 400);
-    assert_eq!(early.json().unwrap()["error"], "Bad Request: Please query /accounts first");
+    assert_eq!(
+        early.json().unwrap()["error"],
+        "Bad Request: Please query /accounts first"
+    );
     assert!(log.last().contains("before /iserver/accounts"), "{}", log.last());
     let pnl = client
         .request(Method::GET, "/iserver/account/pnl/partitioned", &[], None)
@@ -272,7 +281,13 @@ async fn pacing_answers_429_above_the_limit() {
     client.live_session_token().await.unwrap();
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        statuses.push(client.request(Method::POST, "/iserver/auth/status", &[], None).await.unwrap().status);
+        statuses.push(
+            client
+                .request(Method::POST, "/iserver/auth/status", &[], None)
+                .await
+                .unwrap()
+                .status,
+        );
     }
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
     assert!(log.lines()[4].contains("requests/s"), "{:?}", log.lines());
@@ -282,7 +297,11 @@ async fn pacing_answers_429_above_the_limit() {
     let client = common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     let first = client.request(Method::POST, "/tickle", &[], None).await.unwrap().status;
-    let second = client.request_with_retries(Method::POST, "/tickle", &[], None, 0).await.unwrap().status;
+    let second = client
+        .request_with_retries(Method::POST, "/tickle", &[], None, 0)
+        .await
+        .unwrap()
+        .status;
     assert_eq!((first, second), (200, 429));
     assert!(log.last().contains("one request every 1 s"), "{}", log.last());
     mock.stop().await;

@@ -27,6 +27,17 @@ pub use faults::{Fault, FaultKind};
 use crate::oauth::LiveSessionToken;
 use state::Session;
 
+/// Every endpoint the mock serves besides the OAuth handshake: methods and path pattern under
+/// `/v1/api`, with `{…}` for path parameters.
+pub fn endpoints() -> impl Iterator<Item = (&'static [&'static str], &'static str)> {
+    api::endpoints()
+}
+
+/// Whether the mock serves `method path` (a concrete path under `/v1/api`).
+pub fn serves(method: &str, path: &str) -> bool {
+    api::serves(method, path)
+}
+
 /// Where the mock's one-line-per-request log goes.
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 

@@ -81,11 +81,26 @@ mod tests {
         for _ in 0..3 {
             admit(&mut pacing, "/iserver/auth/status", 3, BOX, start).unwrap();
         }
-        assert!(admit(&mut pacing, "/iserver/auth/status", 3, BOX, start).unwrap_err().contains("penalty box"));
+        assert!(
+            admit(&mut pacing, "/iserver/auth/status", 3, BOX, start)
+                .unwrap_err()
+                .contains("penalty box")
+        );
         // A second later the window is clear, but the box holds for its whole length.
         let later = start + Duration::from_secs(2);
-        assert!(admit(&mut pacing, "/iserver/auth/status", 3, BOX, later).unwrap_err().contains("s left"));
-        admit(&mut pacing, "/iserver/auth/status", 3, BOX, start + BOX + Duration::from_secs(1)).unwrap();
+        assert!(
+            admit(&mut pacing, "/iserver/auth/status", 3, BOX, later)
+                .unwrap_err()
+                .contains("s left")
+        );
+        admit(
+            &mut pacing,
+            "/iserver/auth/status",
+            3,
+            BOX,
+            start + BOX + Duration::from_secs(1),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -93,10 +108,31 @@ mod tests {
         let mut pacing = Pacing::default();
         let start = Instant::now();
         admit(&mut pacing, "/iserver/account/orders", 10, BOX, start).unwrap();
-        let refusal = admit(&mut pacing, "/iserver/account/orders", 10, BOX, start + Duration::from_secs(1)).unwrap_err();
+        let refusal = admit(
+            &mut pacing,
+            "/iserver/account/orders",
+            10,
+            BOX,
+            start + Duration::from_secs(1),
+        )
+        .unwrap_err();
         assert!(refusal.contains("every 5 s"), "{refusal}");
-        admit(&mut pacing, "/iserver/auth/status", 10, BOX, start + Duration::from_secs(1)).unwrap();
-        admit(&mut pacing, "/iserver/account/orders", 10, BOX, start + Duration::from_secs(6)).unwrap();
+        admit(
+            &mut pacing,
+            "/iserver/auth/status",
+            10,
+            BOX,
+            start + Duration::from_secs(1),
+        )
+        .unwrap();
+        admit(
+            &mut pacing,
+            "/iserver/account/orders",
+            10,
+            BOX,
+            start + Duration::from_secs(6),
+        )
+        .unwrap();
     }
 
     #[test]

@@ -10,10 +10,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::State;
 use super::api::{self, Reply, now_ms, refused, reply};
 use super::auth::{self, Accepted, IncomingRequest};
 use super::faults::FaultKind;
-use super::State;
 use super::state::Session;
 use crate::oauth::base_string::query_pairs;
 use crate::oauth::header::parse_authorization_header;
@@ -102,7 +102,14 @@ async fn handle(
                 "fault restart: IBKR restarted; every session is gone, a new live session token is needed",
             )
         }
-        _ => dispatch(&state, &method, &uri, &headers, &body, fault == Some(FaultKind::Competing)),
+        _ => dispatch(
+            &state,
+            &method,
+            &uri,
+            &headers,
+            &body,
+            fault == Some(FaultKind::Competing),
+        ),
     };
     let mut note = result.note.unwrap_or_default();
     if fault == Some(FaultKind::Slow) {
@@ -234,8 +241,18 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
     };
     let instant = Instant::now();
     let config = &state.config;
-    if let Err(why) = super::pacing::admit(&mut session.pacing, route, config.rate_limit, config.penalty_box, instant) {
-        return refused(StatusCode::TOO_MANY_REQUESTS, json!({"error": "Too Many Requests"}), why);
+    if let Err(why) = super::pacing::admit(
+        &mut session.pacing,
+        route,
+        config.rate_limit,
+        config.penalty_box,
+        instant,
+    ) {
+        return refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": "Too Many Requests"}),
+            why,
+        );
     }
     // Idle expiry of the brokerage session.
     let idle = instant.duration_since(session.last_request);

@@ -187,14 +187,22 @@ impl OrderBook {
     pub fn fills(&self) -> impl Iterator<Item = (u64, f64, f64)> + '_ {
         self.orders.iter().filter_map(|o| {
             let price = o.fill?;
-            let quantity = if o.ticket.buy { o.ticket.quantity } else { -o.ticket.quantity };
+            let quantity = if o.ticket.buy {
+                o.ticket.quantity
+            } else {
+                -o.ticket.quantity
+            };
             Some((o.ticket.conid, quantity, quantity * price))
         })
     }
 }
 
 /// How long after subscribing a conid's prices arrive (`MockConfig::warm_up`).
-pub(super) fn stage(subscription: Option<&Subscription>, now: SystemTime, warm_up: Duration) -> crate::mock::data::Stage {
+pub(super) fn stage(
+    subscription: Option<&Subscription>,
+    now: SystemTime,
+    warm_up: Duration,
+) -> crate::mock::data::Stage {
     use crate::mock::data::Stage;
     match subscription {
         None => Stage::PreFlight,

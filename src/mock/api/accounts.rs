@@ -193,7 +193,10 @@ fn position_row(holding: &Holding) -> Value {
         ("fullName", json!(stock.symbol)),
         ("name", json!(stock.company)),
         ("listingExchange", json!(stock.exchange)),
-        ("type", json!(if stock.kind == data::Kind::Etf { "ETF" } else { "COMMON" })),
+        (
+            "type",
+            json!(if stock.kind == data::Kind::Etf { "ETF" } else { "COMMON" }),
+        ),
         ("assetClass", json!(stock.kind.sec_type())),
         ("currency", json!(stock.currency)),
         ("position", json!(holding.quantity)),
@@ -288,7 +291,11 @@ fn positions(call: &mut Call<'_>) -> Reply {
     };
     // One page holds up to 100 rows: the whole book is page 0; a later page is empty (200).
     let rows: Vec<Value> = match page {
-        0 => Account::of(&call.session.orders).holdings.iter().map(position_row).collect(),
+        0 => Account::of(&call.session.orders)
+            .holdings
+            .iter()
+            .map(position_row)
+            .collect(),
         _ => Vec::new(),
     };
     reply(StatusCode::OK, Value::Array(rows))

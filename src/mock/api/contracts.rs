@@ -108,7 +108,10 @@ fn info(call: &mut Call<'_>) -> Reply {
 
 /// The instrument a `{conid}` path parameter names.
 fn path_instrument(call: &Call<'_>) -> Option<&'static data::Instrument> {
-    call.params.first().and_then(|c| c.parse().ok()).and_then(data::by_conid)
+    call.params
+        .first()
+        .and_then(|c| c.parse().ok())
+        .and_then(data::by_conid)
 }
 
 fn contract_info(call: &mut Call<'_>) -> Reply {

@@ -133,6 +133,19 @@ fn fit<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
     }
 }
 
+/// Every endpoint the mock serves: its methods and path pattern (under `/v1/api`).
+pub(crate) fn endpoints() -> impl Iterator<Item = (&'static [&'static str], &'static str)> {
+    AREAS
+        .iter()
+        .flat_map(|area| area.iter())
+        .map(|r| (r.methods, r.pattern))
+}
+
+/// Whether a route serves `method path`.
+pub(crate) fn serves(method: &str, path: &str) -> bool {
+    endpoints().any(|(methods, pattern)| methods.contains(&method) && fit(pattern, path).is_some())
+}
+
 /// Answers a request whose OAuth and pacing checks passed.
 pub(super) fn answer(
     state: &State,
@@ -215,14 +228,21 @@ pub(super) fn answer(
 /// `/iserver` family 400 (2026 recordings; the body text is the one IBKR documents and ibind#122
 /// shows).
 fn unknown_account(pattern: &str, path: &str, params: &[&str]) -> Option<Reply> {
-    let index = pattern.split('/').filter(|p| p.starts_with('{')).position(|p| p == "{acct}")?;
+    let index = pattern
+        .split('/')
+        .filter(|p| p.starts_with('{'))
+        .position(|p| p == "{acct}")?;
     let account = params.get(index).copied().unwrap_or("");
     if account == ACCOUNT {
         return None;
     }
     let note = format!("unknown account {account:?} (the mock's account is {ACCOUNT})");
     Some(if path.starts_with("/portfolio") {
-        refused(StatusCode::UNAUTHORIZED, Value::Null, format!("{note}: IBKR answers 401 with an empty body"))
+        refused(
+            StatusCode::UNAUTHORIZED,
+            Value::Null,
+            format!("{note}: IBKR answers 401 with an empty body"),
+        )
     } else {
         refused(
             StatusCode::BAD_REQUEST,

@@ -88,7 +88,9 @@ struct Invalid(Reply);
 /// A number sent as a JSON number or a numeric string (ibind sends conids and quantities both
 /// ways; IBKR takes either).
 fn number(value: &Value) -> Option<f64> {
-    value.as_f64().or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// Reads one order object. A wrong `orderType` gets IBKR's bare 500 (ibind#108: `"LIMIT"`
@@ -105,7 +107,10 @@ fn ticket(order: &Value) -> Result<OrderTicket, Invalid> {
         Invalid(refused(
             StatusCode::INTERNAL_SERVER_ERROR,
             Value::Null,
-            format!("orderType {order_type_text:?} is not one of {}: IBKR answers 500 with an empty body", names.join(", ")),
+            format!(
+                "orderType {order_type_text:?} is not one of {}: IBKR answers 500 with an empty body",
+                names.join(", ")
+            ),
         ))
     })?;
     let buy = match order["side"].as_str().map(str::to_ascii_uppercase).as_deref() {
@@ -152,7 +157,9 @@ fn fill_price(ticket: &OrderTicket) -> Option<f64> {
     let touch = if ticket.buy { quote.ask } else { quote.bid };
     let marketable = match ticket.order_type {
         OrderType::Market | OrderType::Midprice => true,
-        OrderType::Limit => ticket.price.is_some_and(|p| if ticket.buy { p >= touch } else { p <= touch }),
+        OrderType::Limit => ticket
+            .price
+            .is_some_and(|p| if ticket.buy { p >= touch } else { p <= touch }),
         _ => false,
     };
     marketable.then_some(touch)
@@ -166,7 +173,11 @@ fn submit(call: &mut Call<'_>, tickets: Vec<OrderTicket>) -> Reply {
     for ticket in tickets {
         let fill = fill_price(&ticket);
         let id = book.next_id();
-        let status = if fill.is_some() { OrderStatus::Filled } else { OrderStatus::PreSubmitted };
+        let status = if fill.is_some() {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::PreSubmitted
+        };
         book.orders.push(Order {
             id,
             ticket,
@@ -183,9 +194,18 @@ fn submit(call: &mut Call<'_>, tickets: Vec<OrderTicket>) -> Reply {
 /// A reply id in the shape IBKR uses (a UUID), unique within the mock.
 fn question_id(call: &Call<'_>, count: usize) -> String {
     let seed = format!("{}{count}{}", call.session.session_id, now_ms(call.now));
-    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     let hex = format!("{hash:016x}{:016x}", hash.rotate_left(29) ^ count as u64);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// `POST /iserver/account/{acct}/orders` (recordings `POST-iserver-account-acct-orders.json`,
@@ -394,7 +414,12 @@ fn describe(order: &Order) -> String {
     let ticket = &order.ticket;
     let side = if ticket.buy { "Buy" } else { "Sell" };
     let price = ticket.price.map(|p| format!(" {p:.2}")).unwrap_or_default();
-    format!("{side} {} {}{price}, {}", ticket.quantity, ticket.order_type.display(), ticket.tif)
+    format!(
+        "{side} {} {}{price}, {}",
+        ticket.quantity,
+        ticket.order_type.display(),
+        ticket.tif
+    )
 }
 
 fn order_row(order: &Order) -> Value {
@@ -467,14 +492,23 @@ fn status(call: &mut Call<'_>) -> Reply {
         ("total_size", json!(format!("{:.1}", ticket.quantity))),
         ("cum_fill", json!(format!("{filled:.1}"))),
         ("size_and_fills", json!(format!("{filled}/{}", ticket.quantity))),
-        ("limit_price", json!(ticket.price.map(|p| format!("{p:.2}")).unwrap_or_default())),
+        (
+            "limit_price",
+            json!(ticket.price.map(|p| format!("{p:.2}")).unwrap_or_default()),
+        ),
         ("order_status", json!(order.status.name())),
-        ("order_type", json!(ticket.order_type.display().to_ascii_uppercase().replace(' ', "_"))),
+        (
+            "order_type",
+            json!(ticket.order_type.display().to_ascii_uppercase().replace(' ', "_")),
+        ),
         ("tif", json!(ticket.tif)),
         ("outside_rth", json!(ticket.outside_rth)),
         ("order_time", json!(yymmddhhmmss(order.placed))),
         ("order_description", json!(description)),
-        ("order_description_with_contract", json!(description.replacen(' ', &format!(" {} ", quote.symbol), 2))),
+        (
+            "order_description_with_contract",
+            json!(description.replacen(' ', &format!(" {} ", quote.symbol), 2)),
+        ),
         ("request_id", json!(id.to_string())),
         ("cannot_cancel_order", json!(!order.status.working())),
     ] {

@@ -82,5 +82,8 @@ fn run(call: &mut Call<'_>) -> Reply {
             row
         })
         .collect();
-    reply(StatusCode::OK, json!({"contracts": contracts, "scan_data_column_name": "Chg%"}))
+    reply(
+        StatusCode::OK,
+        json!({"contracts": contracts, "scan_data_column_name": "Chg%"}),
+    )
 }

@@ -54,9 +54,23 @@ fn auth_status(established: bool, competing: bool) -> Value {
     }
 }
 
+/// The first `ssodh/init` of a session answers six keys (`passed`, `established: false`); one
+/// while the brokerage session is up answers the full status (both recorded in April 2026).
 fn init(call: &mut Call<'_>) -> Reply {
-    call.session.brokerage = Some(Brokerage::default());
+    let established = call.session.brokerage.is_some() && !call.session.competing;
+    if !established {
+        call.session.brokerage = Some(Brokerage::default());
+    }
     call.session.competing = false;
+    if !established {
+        return reply(
+            StatusCode::OK,
+            json!({
+                "authenticated": true, "competing": false, "connected": true, "passed": true,
+                "established": false, "hardware_info": format!("195aff6f|{MAC}")
+            }),
+        );
+    }
     let mut status = auth_status(true, false);
     if let Some(map) = status.as_object_mut() {
         map.remove("fail");
@@ -65,7 +79,10 @@ fn init(call: &mut Call<'_>) -> Reply {
 }
 
 fn status(call: &mut Call<'_>) -> Reply {
-    reply(StatusCode::OK, auth_status(call.session.brokerage.is_some(), call.session.competing))
+    reply(
+        StatusCode::OK,
+        auth_status(call.session.brokerage.is_some(), call.session.competing),
+    )
 }
 
 /// Under OAuth (2026 recordings) the answer has only `session`, `hmds` and `iserver`; the

@@ -9,7 +9,10 @@ use super::{ES_DEC26, ES_UNDERLYING, Instrument, Kind, stock_by_symbol};
 
 /// ES contracts as `/trsrv/futures?symbols=ES` listed them in April 2026, in the recorded order
 /// (not sorted): conid, expiration date, last trading day.
-const ES_CONTRACTS: [(u64, u32, u32); 2] = [(515_416_632, 20_261_218, 20_261_217), (649_180_678, 20_260_618, 20_260_618)];
+const ES_CONTRACTS: [(u64, u32, u32); 2] = [
+    (515_416_632, 20_261_218, 20_261_217),
+    (649_180_678, 20_260_618, 20_260_618),
+];
 
 /// `GET /iserver/secdef/search?symbol=…`: an array; conids are strings here (and integers in
 /// `/secdef/info`), as on IBKR. Stocks list their option months and a CFD; `ES` answers with
@@ -143,7 +146,14 @@ pub fn info_and_rules(instrument: &Instrument) -> Value {
     let mut body = contract_info(instrument);
     let increment = 10f64.powi(-(instrument.decimals as i32));
     if let Some(map) = body.as_object_mut() {
-        for key in ["contract_clarification_type", "classifier", "text", "underlying_issuer", "contract_month"] {
+        for key in [
+            "contract_clarification_type",
+            "classifier",
+            "text",
+            "underlying_issuer",
+            "contract_month",
+            "multiplier",
+        ] {
             map.remove(key);
         }
         map.insert("industry".into(), json!(""));

@@ -108,7 +108,8 @@ pub fn history(instrument: &Instrument, period: &str, bar: &str, now: SystemTime
     }
     let price_factor = 10u64.pow(instrument.decimals as u32);
     let minutes = points * bars.seconds / 60;
-    let (year, month, day) = crate::calendar::civil(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(first_start));
+    let (year, month, day) =
+        crate::calendar::civil(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(first_start));
     let seconds_of_day = first_start % 86_400;
     Ok(json!({
         "serverId": "20477",
@@ -160,10 +161,22 @@ mod tests {
             let (h, l) = (bar["h"].as_f64().unwrap(), bar["l"].as_f64().unwrap());
             assert!(h >= bar["o"].as_f64().unwrap() && h >= bar["c"].as_f64().unwrap() && l <= h);
         }
-        assert_eq!(history(&ARM, "2d", "7min", at(0)), Err(HistoryError::Bar("7min".into())));
-        assert_eq!(history(&ARM, "31min", "1min", at(0)), Err(HistoryError::Period("31min".into())));
-        assert_eq!(history(&ARM, "INVALID", "1min", at(0)), Err(HistoryError::Period("INVALID".into())));
-        assert_eq!(history(&ARM, "1000d", "1min", at(0)), Err(HistoryError::TooManyPoints(1_440_000)));
+        assert_eq!(
+            history(&ARM, "2d", "7min", at(0)),
+            Err(HistoryError::Bar("7min".into()))
+        );
+        assert_eq!(
+            history(&ARM, "31min", "1min", at(0)),
+            Err(HistoryError::Period("31min".into()))
+        );
+        assert_eq!(
+            history(&ARM, "INVALID", "1min", at(0)),
+            Err(HistoryError::Period("INVALID".into()))
+        );
+        assert_eq!(
+            history(&ARM, "1000d", "1min", at(0)),
+            Err(HistoryError::TooManyPoints(1_440_000))
+        );
         assert!(history(&ARM, "15y", "1m", at(1_795_507_200)).is_ok());
     }
 }

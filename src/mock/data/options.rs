@@ -137,4 +137,3 @@ fn format_strike(strike: f64) -> String {
         format!("{strike}")
     }
 }
-

@@ -56,17 +56,30 @@ fn one_universe() {
     for instrument in &INSTRUMENTS {
         let quote = quote(instrument.conid);
         assert_eq!(quote.symbol, instrument.symbol);
-        assert!((quote.bid - instrument.last).abs() / instrument.last < 0.001, "{}", instrument.symbol);
+        assert!(
+            (quote.bid - instrument.last).abs() / instrument.last < 0.001,
+            "{}",
+            instrument.symbol
+        );
         let secdef = trsrv_secdef(instrument);
         assert_eq!(secdef["conid"], json!(instrument.conid));
         assert_eq!(secdef["name"], json!(instrument.company));
         assert_eq!(contract_info(instrument)["con_id"], json!(instrument.conid));
         let bars = history(instrument, "1w", "1d", now).unwrap();
-        assert_eq!(bars["data"].as_array().unwrap().last().unwrap()["c"], json!(instrument.last));
+        assert_eq!(
+            bars["data"].as_array().unwrap().last().unwrap()["c"],
+            json!(instrument.last)
+        );
         if matches!(instrument.kind, Kind::Stock | Kind::Etf) {
-            assert_eq!(search(instrument.symbol)[0]["conid"], json!(instrument.conid.to_string()));
+            assert_eq!(
+                search(instrument.symbol)[0]["conid"],
+                json!(instrument.conid.to_string())
+            );
             let stocks = trsrv_stocks(instrument.symbol);
-            assert_eq!(stocks[instrument.symbol][0]["contracts"][0]["conid"], json!(instrument.conid));
+            assert_eq!(
+                stocks[instrument.symbol][0]["contracts"][0]["conid"],
+                json!(instrument.conid)
+            );
         }
     }
     assert_eq!(futures("ES")["ES"][0]["conid"], json!(ES_DEC26.conid));
