@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn ibind_available() -> bool {
     Command::new("python3")
@@ -18,7 +18,7 @@ fn ibind_available() -> bool {
 }
 
 #[tokio::test]
-async fn ibind_gets_an_lst_validates_it_and_calls_the_endpoints() {
+async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
     if !ibind_available() {
         assert!(
             std::env::var("IBKR_PROBE_REQUIRE_IBIND").is_err(),
@@ -29,7 +29,12 @@ async fn ibind_gets_an_lst_validates_it_and_calls_the_endpoints() {
     }
     let dir = tempfile::tempdir().unwrap();
     common::generated().write(dir.path(), false).unwrap();
-    let (mock, log) = common::start_mock(|_| {}).await;
+    // Unpaced, with prices right after the pre-flight: ibind calls at its own speed.
+    let (mock, log) = common::start_mock(|c| {
+        c.rate_limit = u32::MAX;
+        c.warm_up = std::time::Duration::ZERO;
+    })
+    .await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/ibind_client.py");
     let base = format!("{}/", mock.base_url());
     let dir_arg = dir.path().to_path_buf();
@@ -53,18 +58,75 @@ async fn ibind_gets_an_lst_validates_it_and_calls_the_endpoints() {
     );
     let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
     assert_eq!(seen["lst_validated"], true);
-    assert_eq!(seen["accounts"][0], "DU1234567");
-    assert_eq!(seen["search_conid"], "653400472");
-    assert_eq!(seen["has_143_call"], true);
+    let guide = &seen["guide"];
+    assert_eq!(guide["accounts"][0], "DU1234567");
+    assert_eq!(guide["search_conid"], "653400472");
+    assert_eq!(guide["has_143_call"], true);
     assert!(
-        seen["info_conids"]
+        guide["info_conids"]
             .as_array()
             .unwrap()
             .contains(&Value::from(804_155_360u64))
     );
-    assert_eq!(seen["first_snapshot_keys"], serde_json::json!(["conid", "conidEx"]));
-    assert_eq!(seen["second_snapshot"]["85"], "598");
-    assert_eq!(seen["tickle_authenticated"], true);
+    assert_eq!(guide["first_snapshot_keys"], json!(["conid", "conidEx"]));
+    assert_eq!(guide["second_snapshot"]["85"], "598");
+    assert_eq!(guide["second_snapshot"]["6509"], "DPB");
+    assert_eq!(guide["tickle_authenticated"], true);
+
+    // Each read-only method returns data of the right shape.
+    let methods = seen["read_only"].as_object().unwrap();
+    let failed: Vec<String> = methods
+        .iter()
+        .filter(|(_, v)| v.get("failed").is_some())
+        .map(|(name, v)| format!("{name}: {}", v["failed"]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "ibind methods failed against the mock:\n{}",
+        failed.join("\n")
+    );
+    println!(
+        "ibind: {} read-only methods answered with the right shape",
+        methods.len()
+    );
+    assert!(methods.len() >= 25, "{}", methods.len());
+    let expected = json!({
+        "authentication_status": true, "check_health": true, "check_auth_status": true,
+        "receive_brokerage_accounts": "DU1234567", "account_summary": "float",
+        "account_profit_and_loss": ["upnl"], "portfolio_accounts": "DU1234567",
+        "portfolio_account_information": "DU1234567", "portfolio_account_allocation": ["CASH", "STK"],
+        "positions": [265_598, 756_733, 653_400_472], "positions_by_conid": 100.0,
+        "portfolio_summary": "float", "get_ledger": ["BASE", "USD"],
+        "security_definition_by_conid": "AAPL", "contract_information_by_conid": "AAPL",
+        "info_and_rules_by_conid": "limit", "search_contract_by_symbol": "265598",
+        "search_strikes_by_conid": true, "security_future_by_symbol": 515_416_632,
+        "security_stocks_by_symbol": 265_598, "stock_conid_by_symbol": 265_598,
+        "trading_schedule_by_symbol": "0930", "live_marketdata_snapshot": 653_400_472,
+        "live_marketdata_snapshot_by_symbol": "228.52", "marketdata_history_by_conid": 228.52,
+        "marketdata_history_by_symbol": "AAPL", "marketdata_history_by_conids": ["265598", "8314"],
+        "marketdata_unsubscribe": [true], "marketdata_unsubscribe_all": true, "live_orders": "list",
+        "trades": [], "scanner_parameters": "TOP_PERC_GAIN", "market_scanner": "Chg%"
+    });
+    for (name, want) in expected.as_object().unwrap() {
+        assert_eq!(&methods[name], want, "{name}");
+    }
+    assert!(
+        methods["search_secdef_info_by_conid"].as_u64().unwrap() >= 4,
+        "weekly expiries"
+    );
+
+    // place -> o354 question -> reply (ibind's own loop) -> listed -> cancel.
+    let flow = &seen["order_flow"];
+    assert_eq!(flow["placed"], "PreSubmitted");
+    assert_eq!(flow["status_side"], "B");
+    assert_eq!(flow["listed"], true);
+    assert_eq!(flow["cancelled"], "Request was submitted");
+    assert_eq!(flow["after_cancel"], "Cancelled");
+    assert!(
+        log.lines().iter().any(|l| l.contains("/iserver/reply/")),
+        "{:?}",
+        log.lines()
+    );
     assert!(log.lines().iter().all(|l| !l.contains("-> 401")), "{:?}", log.lines());
     mock.stop().await;
 }

@@ -156,6 +156,8 @@ pub(super) fn answer(
     body: &Bytes,
     now: SystemTime,
 ) -> Reply {
+    // ibind calls `/iserver/account/trades/` with a trailing slash and IBKR answers it.
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let mut fits_path = false;
     let mut found = None;
     for route in AREAS.iter().flat_map(|area| area.iter()) {
