@@ -10,6 +10,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "guide-contracts.yaml",
         include_str!("../../scenarios/guide-contracts.yaml"),
     ),
+    ("history.yaml", include_str!("../../scenarios/history.yaml")),
     ("known-conids.yaml", include_str!("../../scenarios/known-conids.yaml")),
     (
         "mock-inactive-consumer.yaml",
@@ -19,6 +20,12 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "mock-no-bridge.yaml",
         include_str!("../../scenarios/mock-no-bridge.yaml"),
     ),
+    (
+        "mock-order-flow.yaml",
+        include_str!("../../scenarios/mock-order-flow.yaml"),
+    ),
+    ("order-listing.yaml", include_str!("../../scenarios/order-listing.yaml")),
+    ("portfolio.yaml", include_str!("../../scenarios/portfolio.yaml")),
     (
         "snapshot-warmup.yaml",
         include_str!("../../scenarios/snapshot-warmup.yaml"),

@@ -80,9 +80,9 @@ fn snapshot(call: &mut Call<'_>) -> Reply {
     reply(StatusCode::OK, Value::Array(entries))
 }
 
-/// `GET /iserver/marketdata/history?conid=&period=&bar=`. IBKR answers a period it cannot
-/// read with 200 (recorded in 2026, body unpublished); the mock's body for it, and for a bad
-/// bar or too many points, is the `{"error": …}` shape IBKR documents for this endpoint.
+/// `GET /iserver/marketdata/history?conid=&period=&bar=`. A period IBKR cannot read gets a
+/// default window (see `data::history`); a bad bar size, too many points or an unknown conid get
+/// a 400 whose text is the mock's own: no public source shows IBKR's.
 fn history(call: &mut Call<'_>) -> Reply {
     let Some(conid) = call.query("conid").and_then(|c| c.parse::<u64>().ok()) else {
         return bad_request("conid required");
@@ -93,12 +93,10 @@ fn history(call: &mut Call<'_>) -> Reply {
     let period = call.query("period").unwrap_or("1w").to_owned();
     let bar = call.query("bar").unwrap_or("1d").to_owned();
     match data::history(instrument, &period, &bar, call.now) {
-        Ok(body) => reply(StatusCode::OK, body),
-        Err(HistoryError::Period(p)) => refused(
-            StatusCode::OK,
-            json!({"error": format!("Invalid period: {p}")}),
-            "period is {1-30}min, {1-8}h, {1-1000}d, {1-792}w, {1-182}m or {1-15}y",
-        ),
+        Ok(body) if data::period_is_valid(&period) => reply(StatusCode::OK, body),
+        Ok(body) => reply(StatusCode::OK, body).with_note(&format!(
+            "period {period:?} is not {{1-30}}min, {{1-8}}h, {{1-1000}}d, {{1-792}}w, {{1-182}}m or {{1-15}}y: IBKR serves a default window"
+        )),
         Err(HistoryError::Bar(b)) => bad_request(&format!("Invalid bar size: {b}")),
         Err(HistoryError::TooManyPoints(n)) => bad_request(&format!("{n} data points requested, at most 1000")),
     }
@@ -117,7 +115,7 @@ fn unsubscribe(call: &mut Call<'_>) -> Reply {
         Some(conid) => match call.brokerage().subscribed.remove(&conid) {
             Some(_) => reply(StatusCode::OK, json!({"success": true})),
             // Recorded in 2026: 500 for a conid without a subscription (body as IBKR documents it).
-            None => super::refused(
+            None => refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"error": "unknown"}),
                 format!("conid {conid} has no market-data subscription to end"),

@@ -265,7 +265,7 @@ fn working_limit_text(ticket: &OrderTicket) -> String {
 }
 
 /// `POST /iserver/reply/{id}` with `{"confirmed": true}` places the held orders; `false`
-/// drops them. An id that is not waiting (used, or never given) is IBKR's 400 (ibind#101).
+/// drops them. An id that is not waiting (used, or never given) is IBKR's 400 (ibind#35, ibind#101).
 fn answer_question(call: &mut Call<'_>) -> Reply {
     let id = call.params.first().copied().unwrap_or("").to_owned();
     let confirmed = serde_json::from_slice::<Value>(call.body)
@@ -282,7 +282,10 @@ fn answer_question(call: &mut Call<'_>) -> Reply {
         );
     };
     if !confirmed {
-        return reply(StatusCode::OK, json!([])).with_note("question declined: the orders are dropped");
+        // IBKR: "false will decline the message and discard the order"; the body is the one its
+        // newer reference lists among the reply's examples.
+        return reply(StatusCode::OK, json!({"error": "Order not confirmed "}))
+            .with_note("question declined: the orders are dropped");
     }
     submit(call, tickets)
 }

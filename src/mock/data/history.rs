@@ -2,7 +2,10 @@
 //! period and bar rules (cpapi-v1 reference, "Market Data History", read 2026-11-30:
 //! https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/#md-history): periods
 //! `{1-30}min`, `{1-8}h`, `{1-1000}d`, `{1-792}w`, `{1-182}m`, `{1-15}y`; bars `1min` … `1m`;
-//! at most 1000 points. Keys and types as recorded (`GET-iserver-marketdata-history.json`).
+//! at most 1000 points. Keys and types as recorded (`GET-iserver-marketdata-history.json`). A
+//! period IBKR cannot read is not refused: it answered 200 in a 2026 recording, and a user who
+//! measured it live found a default window of about 84 bars instead (stephus182/ibkr_core_mcp,
+//! `client.py`, "verified live 2026-07-06": https://github.com/stephus182/ibkr_core_mcp).
 
 use std::time::SystemTime;
 
@@ -13,7 +16,6 @@ use super::Instrument;
 /// Why a history request cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryError {
-    Period(String),
     Bar(String),
     /// The period holds more bars than IBKR serves at once.
     TooManyPoints(u64),
@@ -57,6 +59,14 @@ const BAR_SIZES: [(&str, u64); 15] = [
 
 const MAX_POINTS: u64 = 1000;
 
+/// Bars served for a period IBKR cannot read.
+const DEFAULT_POINTS: u64 = 84;
+
+/// Whether IBKR reads `period` (`1d`, `30min`, …); others get [`DEFAULT_POINTS`] bars.
+pub fn period_is_valid(period: &str) -> bool {
+    period_seconds(period).is_some()
+}
+
 /// A period's length in seconds, if IBKR accepts it.
 fn period_seconds(period: &str) -> Option<u64> {
     let digits = period.bytes().take_while(u8::is_ascii_digit).count();
@@ -72,11 +82,10 @@ fn bar_seconds(bar: &str) -> Option<u64> {
 
 /// The history answer for `instrument`, ending at `now`.
 pub fn history(instrument: &Instrument, period: &str, bar: &str, now: SystemTime) -> Result<Value, HistoryError> {
-    let span = period_seconds(period).ok_or_else(|| HistoryError::Period(period.to_owned()))?;
     let bars = Bars {
         seconds: bar_seconds(bar).ok_or_else(|| HistoryError::Bar(bar.to_owned()))?,
     };
-    let points = span.div_ceil(bars.seconds).max(1);
+    let points = period_seconds(period).map_or(DEFAULT_POINTS, |span| span.div_ceil(bars.seconds).max(1));
     if points > MAX_POINTS {
         return Err(HistoryError::TooManyPoints(points));
     }
@@ -165,14 +174,13 @@ mod tests {
             history(&ARM, "2d", "7min", at(0)),
             Err(HistoryError::Bar("7min".into()))
         );
+        let unread = history(&ARM, "6M", "1d", at(1_795_507_200)).unwrap();
         assert_eq!(
-            history(&ARM, "31min", "1min", at(0)),
-            Err(HistoryError::Period("31min".into()))
+            unread["data"].as_array().unwrap().len(),
+            84,
+            "a default window, as measured live"
         );
-        assert_eq!(
-            history(&ARM, "INVALID", "1min", at(0)),
-            Err(HistoryError::Period("INVALID".into()))
-        );
+        assert!(!period_is_valid("31min") && !period_is_valid("INVALID") && period_is_valid("30min"));
         assert_eq!(
             history(&ARM, "1000d", "1min", at(0)),
             Err(HistoryError::TooManyPoints(1_440_000))

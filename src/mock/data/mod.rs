@@ -9,7 +9,7 @@ mod options;
 mod quotes;
 
 pub use contracts::{contract_info, futures, info_and_rules, schedule, search, trsrv_secdef, trsrv_stocks};
-pub use history::{HistoryError, history};
+pub use history::{HistoryError, history, period_is_valid};
 pub use options::{ARM_AUG25_143_C, ARM_AUG25_145_C, info, parse_month, strikes};
 pub use quotes::{AVAILABILITY, Quote, Stage, abbreviate, field_value, quote, snapshot_entry, with_separators};
 
