@@ -614,16 +614,11 @@ fn run(args: RunArgs) -> u8 {
     }
     let live = args.target == TargetArg::Live || args.base_url.is_some();
     let target = if live {
-        if !args.allow_trading {
-            let trading: Vec<String> = scenarios.iter().flat_map(runner::trading_steps).collect();
-            if !trading.is_empty() {
-                eprintln!("error: live mode is read-only; these steps would place, modify or cancel orders:");
-                for line in trading {
-                    eprintln!("  {line}");
-                }
-                eprintln!("pass --allow-trading to run them against a real account");
-                return exit::INVALID_INPUT;
-            }
+        if !args.allow_trading
+            && let Some(refusal) = runner::trading_refusal(&scenarios)
+        {
+            eprintln!("error: {refusal}");
+            return exit::INVALID_INPUT;
         }
         let source = match args.source.load() {
             Ok(source) => source,

@@ -259,3 +259,35 @@ async fn the_mock_answers_as_ibkr_was_recorded_except_where_listed() {
         .collect();
     assert!(stale.is_empty(), "listed differences that no longer occur: {stale:?}");
 }
+
+/// docs/mock.md is the list of served endpoints with their sources: it names every route, with
+/// its methods, and no route the mock does not serve.
+#[test]
+fn docs_list_every_served_endpoint() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/mock.md")).unwrap();
+    let rows: Vec<(&str, &str)> = docs
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let path = cells.get(2)?.strip_prefix('`')?.strip_suffix('`')?;
+            path.starts_with('/').then(|| (cells[1], path))
+        })
+        .collect();
+    let mut served = 0;
+    for (methods, pattern) in ibkr_probe::mock::endpoints() {
+        let row = rows.iter().find(|(_, path)| *path == pattern);
+        let Some((listed, _)) = row else {
+            panic!("docs/mock.md does not list {pattern}");
+        };
+        for method in methods {
+            assert!(listed.contains(method), "docs/mock.md lists {pattern} without {method}");
+        }
+        served += 1;
+    }
+    for (_, path) in &rows {
+        let known = *path == "/oauth/live_session_token" || ibkr_probe::mock::endpoints().any(|(_, p)| p == *path);
+        assert!(known, "docs/mock.md lists {path}, which the mock does not serve");
+    }
+    println!("docs/mock.md lists all {served} endpoints the mock serves");
+    assert!(served >= 40, "{served}");
+}

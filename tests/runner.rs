@@ -313,3 +313,13 @@ async fn the_library_refuses_trading_steps_in_live_mode_too() {
     assert!(err.contains("read-only") && err.contains("cancel"), "{err}");
     assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }
+
+#[test]
+fn a_trading_scenario_for_the_mock_only_does_not_block_a_live_run() {
+    let steps = "steps:\n  - name: lst\n    lst: {}\n  - name: cancel\n    request: {method: DELETE, path: /iserver/account/DU1/order/42}\n";
+    let mock_only = scenario(&format!("name: flow\ntargets: [mock]\n{steps}"));
+    assert!(run::trading_refusal(std::slice::from_ref(&mock_only)).is_none());
+    let anywhere = scenario(&format!("name: flow\n{steps}"));
+    let refusal = run::trading_refusal(&[mock_only, anywhere]).unwrap();
+    assert!(refusal.contains("DELETE /iserver/account/DU1/order/42") && refusal.contains("--allow-trading"));
+}

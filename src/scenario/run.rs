@@ -168,10 +168,18 @@ pub fn is_trading_endpoint(method: &str, path: &str) -> bool {
     order_path && !method.eq_ignore_ascii_case("GET")
 }
 
-/// Steps of `scenario` that would trade, as "scenario: step" lines.
+/// Steps of `scenario` that would trade against live IBKR, as "file:line: step" lines. A
+/// scenario whose `targets` leave out live never runs there, so it has none.
 pub fn trading_steps(loaded: &LoadedScenario) -> Vec<String> {
-    loaded
-        .scenario
+    let scenario = &loaded.scenario;
+    if scenario
+        .targets
+        .as_ref()
+        .is_some_and(|t| !t.contains(&TargetKind::Live))
+    {
+        return Vec::new();
+    }
+    scenario
         .steps
         .iter()
         .filter_map(|step| {
@@ -188,6 +196,17 @@ pub fn trading_steps(loaded: &LoadedScenario) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// Live mode is read-only: the refusal, naming every step that would trade, or `None`.
+pub fn trading_refusal(scenarios: &[LoadedScenario]) -> Option<String> {
+    let steps: Vec<String> = scenarios.iter().flat_map(trading_steps).collect();
+    (!steps.is_empty()).then(|| {
+        format!(
+            "live mode is read-only; these steps would place, modify or cancel orders:\n  {}\npass --allow-trading to run them against a real account",
+            steps.join("\n  ")
+        )
+    })
 }
 
 /// Collects the embedded mock's log so failing steps can show what the server saw.
@@ -246,14 +265,11 @@ pub async fn run(
 ) -> Result<RunReport, String> {
     let started = Instant::now();
     let kind = options.target.kind();
-    if matches!(options.target, Target::Live { .. }) && !options.allow_trading {
-        let trading: Vec<String> = scenarios.iter().flat_map(trading_steps).collect();
-        if !trading.is_empty() {
-            return Err(format!(
-                "live mode is read-only; refusing steps that would trade (allow them explicitly): {}",
-                trading.join("; ")
-            ));
-        }
+    if matches!(options.target, Target::Live { .. })
+        && !options.allow_trading
+        && let Some(refusal) = trading_refusal(scenarios)
+    {
+        return Err(refusal);
     }
     let pacer = Arc::new(Pacer::new(options.client.rate));
     let label = match &options.target {
