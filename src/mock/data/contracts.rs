@@ -14,9 +14,15 @@ const ES_CONTRACTS: [(u64, u32, u32); 2] = [
     (649_180_678, 20_260_618, 20_260_618),
 ];
 
-/// `GET /iserver/secdef/search?symbol=…`: an array; conids are strings here (and integers in
-/// `/secdef/info`), as on IBKR. Stocks list their option months and a CFD; `ES` answers with
-/// the index and its futures months. Unknown symbols give an empty array.
+/// Other listings search returns after the main one: (main conid, conid, exchange). SPY's
+/// Mexican listing is in the 2026 search recording (`GET-iserver-secdef-search.json`); IBM's
+/// London listing in IBKR's documented search example (`ibkr-api-shapes.md` §7).
+const OTHER_LISTINGS: [(u64, u64, &str); 2] = [(756_733, 38_709_152, "MEXI"), (8314, 41_645_598, "LSE")];
+
+/// `GET /iserver/secdef/search?symbol=…`: an array, one row per listing; conids are strings
+/// here (and integers in `/secdef/info`), as on IBKR. The main listing has its option months
+/// and a CFD; other listings only their exchange; IBM also its bonds, as IBKR's example shows.
+/// `ES` answers with the index and its futures months. Unknown symbols give an empty array.
 pub fn search(symbol: &str) -> Value {
     if symbol.eq_ignore_ascii_case(ES_DEC26.symbol) {
         return json!([{
@@ -35,7 +41,7 @@ pub fn search(symbol: &str) -> Value {
     let Some(stock) = stock_by_symbol(symbol) else {
         return json!([]);
     };
-    json!([{
+    let mut rows = vec![json!({
         "conid": stock.conid.to_string(),
         "companyHeader": format!("{} - {}", stock.company, stock.exchange),
         "companyName": stock.company,
@@ -48,7 +54,23 @@ pub fn search(symbol: &str) -> Value {
             {"secType": "CFD", "exchange": "SMART", "conid": (stock.conid + 100_000_000).to_string()},
             {"secType": "BAG"}
         ]
-    }])
+    })];
+    for (_, conid, exchange) in OTHER_LISTINGS.iter().filter(|(main, _, _)| *main == stock.conid) {
+        rows.push(json!({
+            "conid": conid.to_string(),
+            "companyHeader": format!("{} - {exchange}", stock.company),
+            "companyName": stock.company, "symbol": stock.symbol, "description": exchange, "restricted": null,
+            "sections": [{"secType": "STK", "exchange": format!("{exchange};")}]
+        }));
+    }
+    if stock.symbol == "IBM" {
+        rows.push(json!({
+            "bondid": 5, "conid": "2147483647", "companyHeader": "Corporate Fixed Income", "companyName": null,
+            "restricted": null, "sections": [{"secType": "BOND"}],
+            "issuers": [{"id": "e5499005", "name": "IBM International Capital Pte Ltd"}]
+        }));
+    }
+    Value::Array(rows)
 }
 
 /// `GET /trsrv/stocks?symbols=…`: an object keyed by each known symbol (unknown ones are left
