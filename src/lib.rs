@@ -8,8 +8,10 @@ pub mod diagnose;
 pub mod exit;
 pub mod fields;
 pub mod mock;
-pub mod oauth;
 pub mod record;
 pub mod report;
 pub mod scenario;
 pub mod vectors;
+
+/// The OAuth core, its own crate (`crates/ibkr-oauth`) so any Rust IBKR client can depend on it alone.
+pub use ibkr_oauth as oauth;

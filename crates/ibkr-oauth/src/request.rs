@@ -18,8 +18,11 @@ use super::sign::{self, SignatureMethod};
 /// Who signs: the consumer, its access token, and the realm for the header.
 #[derive(Debug, Clone, Copy)]
 pub struct Identity<'a> {
+    /// The consumer key (9 characters).
     pub consumer_key: &'a str,
+    /// The access token.
     pub access_token: &'a str,
+    /// `limited_poa` for portal keys.
     pub realm: &'a str,
 }
 
@@ -302,7 +305,7 @@ pub fn lst_authorization(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::base_string;
+    use crate::base_string;
     use proptest::prelude::*;
 
     /// The same request signed the long way: every parameter encoded, then the generic header.

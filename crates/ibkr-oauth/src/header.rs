@@ -32,7 +32,9 @@ pub fn authorization_header(realm: &str, params: &[(&str, &str)], signature_b64:
 /// A parsed Authorization header: realm (if any) and every other parameter, decoded, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationHeader {
+    /// The `realm`, not a signed parameter.
     pub realm: Option<String>,
+    /// Every other parameter, decoded, in the order sent.
     pub params: Vec<(String, String)>,
 }
 

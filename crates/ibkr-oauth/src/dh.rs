@@ -2,7 +2,9 @@
 //! secret K = B^a mod p, encoded the way IBKR's Java server encodes it.
 
 use num_bigint::BigUint;
-use num_traits::{One, Zero};
+use num_traits::One;
+
+pub use crate::der::java_bytes;
 
 use super::error::Error;
 use super::keys::{DhParams, parse_hex_uint};
@@ -68,28 +70,10 @@ pub fn shared_secret(params: &DhParams, a: &DhExponent, response_hex: &str) -> R
     Ok(Secret::new(java_bytes(&k)))
 }
 
-/// A non-negative integer as Java's `BigInteger.toByteArray()` writes it: minimal big-endian
-/// two's complement, i.e. one leading `00` when the top bit is set, and `[0]` for zero.
-///
-/// IBKR's server keys the LST with these bytes. Clients that pad K to the prime's length or drop
-/// the sign byte (Node's `computeSecret`, Go's `Bytes()`) derive a different LST about half the time.
-pub fn java_bytes(n: &BigUint) -> Vec<u8> {
-    if n.is_zero() {
-        return vec![0];
-    }
-    let bytes = n.to_bytes_be();
-    if bytes[0] & 0x80 != 0 {
-        let mut out = Vec::with_capacity(bytes.len() + 1);
-        out.push(0);
-        out.extend_from_slice(&bytes);
-        out
-    } else {
-        bytes
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use num_traits::Zero;
+
     use super::*;
     use proptest::prelude::*;
 

@@ -105,7 +105,7 @@ pub fn generate_safe_prime(bits: u64, rng: &mut dyn RandomSource) -> Result<BigU
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::SystemRandom;
+    use crate::SystemRandom;
 
     #[test]
     fn known_primes_and_composites() {

@@ -4,6 +4,7 @@
 //! `SEQUENCE { prime INTEGER, base INTEGER, privateValueLength INTEGER OPTIONAL }`.
 
 use num_bigint::BigUint;
+use num_traits::Zero;
 
 const TAG_INTEGER: u8 = 0x02;
 const TAG_SEQUENCE: u8 = 0x30;
@@ -14,6 +15,26 @@ const TAG_SEQUENCE: u8 = 0x30;
 pub struct DerError {
     pub what: &'static str,
     pub offset: usize,
+}
+
+/// A non-negative integer as Java's `BigInteger.toByteArray()` writes it: minimal big-endian
+/// two's complement, i.e. one leading `00` when the top bit is set, and `[0]` for zero.
+///
+/// IBKR's server keys the LST with these bytes. Clients that pad K to the prime's length or drop
+/// the sign byte (Node's `computeSecret`, Go's `Bytes()`) derive a different LST about half the time.
+pub fn java_bytes(n: &BigUint) -> Vec<u8> {
+    if n.is_zero() {
+        return vec![0];
+    }
+    let bytes = n.to_bytes_be();
+    if bytes[0] & 0x80 != 0 {
+        let mut out = Vec::with_capacity(bytes.len() + 1);
+        out.push(0);
+        out.extend_from_slice(&bytes);
+        out
+    } else {
+        bytes
+    }
 }
 
 fn err(what: &'static str, offset: usize) -> DerError {
@@ -87,7 +108,7 @@ fn push_length(out: &mut Vec<u8>, len: usize) {
 pub fn encode_integer_sequence(values: &[&BigUint]) -> Vec<u8> {
     let mut body = Vec::new();
     for value in values {
-        let bytes = super::dh::java_bytes(value);
+        let bytes = java_bytes(value);
         body.push(TAG_INTEGER);
         push_length(&mut body, bytes.len());
         body.extend_from_slice(&bytes);

@@ -20,34 +20,63 @@ pub use super::sign::Digest;
 /// One known mistake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mistake {
+    /// The LST base string was signed without the prepend.
     PrependMissing,
+    /// The prepend in uppercase hex.
     PrependUppercase,
+    /// The prepend as base64 instead of hex.
     PrependBase64,
+    /// The prepend taken from the still-encrypted secret's text.
     PrependEncryptedText,
+    /// The prepend as the hex of the still-encrypted secret.
     PrependEncryptedHex,
+    /// The LST request signed with the encryption key instead of the signature key.
     SignedWithEncryptionKey,
+    /// RSA-SHA1 instead of RSA-SHA256.
     RsaSha1,
+    /// `realm` included among the signed parameters.
     RealmInBaseString,
+    /// `/` left unencoded in the base string.
     SlashUnencoded,
+    /// Parameters in the order sent rather than sorted.
     ParametersUnsorted,
+    /// The query string left in the URL part of the base string.
     QueryInUrl,
+    /// The query parameters left out of the base string.
     QueryLeftOut,
+    /// Parameter values percent-encoded twice.
     ValuesEncodedTwice,
+    /// A signed URL with a trailing slash the request does not have.
     UrlTrailingSlash,
+    /// A signed URL with another scheme (http for https).
     UrlScheme,
+    /// A signed URL with another host.
     UrlHost,
+    /// A signed URL without (or with another) `/v1/api` prefix.
     UrlPathPrefix,
+    /// A signed method other than the request's.
     MethodDiffers,
+    /// K without the sign byte Java's encoding adds.
     KUnsigned,
+    /// K padded to the prime's length.
     KPadded,
+    /// The LST derived with HMAC-SHA256 instead of HMAC-SHA1.
     LstHmacSha256,
+    /// The LST computed over the prepend's hex text instead of its bytes.
     LstOverPrependText,
+    /// The LST keyed with K's hex text instead of its bytes.
     LstKeyedWithKHex,
+    /// The LST validated with its base64 text as the key.
     ValidationKeyText,
+    /// The LST validated with HMAC-SHA256 instead of HMAC-SHA1.
     ValidationHmacSha256,
+    /// Requests signed with the LST's base64 text as the HMAC key.
     LstAsText,
+    /// Requests signed with HMAC-SHA1 instead of HMAC-SHA256.
     HmacSha1,
+    /// The signature percent-encoded twice in the header.
     SignatureEncodedTwice,
+    /// `oauth_timestamp` in milliseconds instead of seconds.
     TimestampMilliseconds,
 }
 
@@ -111,9 +140,11 @@ impl Mistake {
 /// A signed request, as a client built it or a server received it.
 #[derive(Debug, Clone, Copy)]
 pub struct Signed<'a> {
+    /// The HTTP method.
     pub method: &'a str,
     /// The full URL, query string included.
     pub url: &'a str,
+    /// Form parameters of the body, which OAuth signs (IBKR's JSON bodies are not).
     pub form: &'a [(&'a str, &'a str)],
     /// The `oauth_*` parameters (and `diffie_hellman_challenge`) without `oauth_signature`, in
     /// the order the client sent them.
@@ -303,10 +334,13 @@ pub enum Key {
 
 /// One way a client may have produced its signature.
 pub struct Candidate {
+    /// The mistake this candidate reproduces (or the correct way, for the reference).
     pub mistake: Mistake,
     /// The signed text; secret for the LST request, which starts with the prepend.
     pub base: SecretString,
+    /// The key it signs with.
     pub key: Key,
+    /// The hash inside the signature.
     pub digest: Digest,
     /// The signature was percent-encoded once more than the header's own encoding.
     pub encoded_twice: bool,
@@ -489,7 +523,9 @@ pub fn rsa_request_candidates(signed: &Signed<'_>, accepted: &[QueryConvention])
 /// The public halves (PKCS#1 DER) of the consumer's RSA keys, as IBKR holds them.
 #[derive(Debug, Clone, Copy)]
 pub struct PublicKeys<'a> {
+    /// The signature key's public half.
     pub signature: &'a [u8],
+    /// The encryption key's public half, when known.
     pub encryption: Option<&'a [u8]>,
 }
 

@@ -150,8 +150,9 @@ impl<'a> Iterator for QueryPairs<'a> {
     }
 }
 
-/// Byte-wise order of `name=value`, without building the joined strings.
-pub(crate) fn cmp_joined((a_name, a_value): (&str, &str), (b_name, b_value): (&str, &str)) -> Ordering {
+/// Byte-wise order of `name=value`, the order of a base string's parameters, without building
+/// the joined strings (a client that sends its query in this order signs without sorting).
+pub fn cmp_joined((a_name, a_value): (&str, &str), (b_name, b_value): (&str, &str)) -> Ordering {
     let (a_bytes, b_bytes) = (a_name.as_bytes(), b_name.as_bytes());
     let common = a_bytes.len().min(b_bytes.len());
     match cmp_short(&a_bytes[..common], &b_bytes[..common]) {

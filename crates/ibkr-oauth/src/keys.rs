@@ -253,10 +253,12 @@ impl DhParams {
         encode_pem("DH PARAMETERS", &der)
     }
 
+    /// The prime p.
     pub fn prime(&self) -> &BigUint {
         &self.prime
     }
 
+    /// The generator g.
     pub fn generator(&self) -> &BigUint {
         &self.generator
     }

@@ -16,7 +16,9 @@ use super::lst::LiveSessionToken;
 /// The two signature methods IBKR uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureMethod {
+    /// The LST request (and the 2018 token requests).
     RsaSha256,
+    /// Every request after the LST, keyed with it.
     HmacSha256,
 }
 
@@ -57,7 +59,9 @@ pub fn rsa_sha256(key: &RsaPrivateKey, data: &[u8]) -> Result<String, Error> {
 /// The hash inside a signature: SHA-256 is IBKR's; SHA-1 only ever as a client's mistake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Digest {
+    /// SHA-256.
     Sha256,
+    /// SHA-1.
     Sha1,
 }
 

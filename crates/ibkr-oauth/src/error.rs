@@ -9,8 +9,11 @@ pub enum Error {
     /// A PEM block of the wrong kind, e.g. a public key where a private key belongs.
     #[error("found a `{found}` PEM block where {expected} was expected; {hint}")]
     PemLabel {
+        /// The label found.
         found: String,
+        /// What belongs there.
         expected: &'static str,
+        /// What to do about it.
         hint: &'static str,
     },
     /// The key's DER was rejected by the RSA library.
@@ -21,15 +24,30 @@ pub enum Error {
     DhParams(String),
     /// A value that should be hex is not.
     #[error("{field} is not valid hex: {reason}")]
-    Hex { field: &'static str, reason: String },
+    Hex {
+        /// The value's name.
+        field: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
     /// A value that should be base64 is not.
     #[error("{field} is not valid base64: {reason}")]
-    Base64 { field: String, reason: String },
+    Base64 {
+        /// The value's name.
+        field: String,
+        /// What the decoder said.
+        reason: String,
+    },
     /// RSA PKCS#1 v1.5 decryption failed: wrong key, or the ciphertext is damaged.
     #[error(
         "the access token secret does not decrypt with this encryption key ({bytes} bytes of ciphertext for a {key_bytes}-byte key); check that IB_ENCRYPTION_KEY_PATH is private_encryption.pem and the secret is copied whole"
     )]
-    Decrypt { bytes: usize, key_bytes: usize },
+    Decrypt {
+        /// Length of the ciphertext.
+        bytes: usize,
+        /// Length of the key's modulus.
+        key_bytes: usize,
+    },
     /// The RSA library refused to sign.
     #[error("RSA-SHA256 signing failed")]
     Sign,
