@@ -7,6 +7,7 @@ pub mod config;
 pub mod diagnose;
 pub mod exit;
 pub mod fields;
+pub mod files;
 pub mod mock;
 pub mod record;
 pub mod report;

@@ -39,13 +39,28 @@ pub struct ClientOptions {
     pub query_convention: QueryConvention,
     /// DH exponent size in bytes (32 = 256 bits).
     pub dh_exponent_bytes: usize,
-    /// Request traces: 0 none, 1 one line per request and answer, 2 also the (redacted)
-    /// Authorization header and the answer's body.
+    /// Request traces on standard error: 0 none, 1 one line per request and answer, 2 also the
+    /// (redacted) Authorization header and the answer's body.
     pub verbosity: u8,
-    /// Where traces go (standard error unless set).
-    pub trace: Option<crate::mock::LogSink>,
-    /// Collects every final answer for a cassette (`run --record`).
-    pub recorder: Option<crate::record::Recorder>,
+    /// Sees every final answer (`run --record` keeps them as a cassette).
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+/// A request's final answer, as an [`Observer`] sees it.
+pub struct Exchange<'a> {
+    pub method: &'a str,
+    /// The full URL, query included.
+    pub url: &'a str,
+    /// The client's base URL, so an observer can tell the API path.
+    pub base_url: &'a str,
+    pub response: &'a ApiResponse,
+}
+
+/// Watches what the client does without the client knowing who watches: the recorder
+/// implements it, so the client depends on no layer above it.
+pub trait Observer: Send + Sync {
+    /// Called once per request, with the answer after retries.
+    fn answered(&self, exchange: &Exchange<'_>);
 }
 
 impl std::fmt::Debug for ClientOptions {
@@ -71,8 +86,7 @@ impl Default for ClientOptions {
             query_convention: QueryConvention::InBaseString,
             dh_exponent_bytes: dh::DEFAULT_EXPONENT_BYTES,
             verbosity: 0,
-            trace: None,
-            recorder: None,
+            observer: None,
         }
     }
 }
@@ -341,24 +355,17 @@ impl Client {
         authorize: impl Fn(&str, &str) -> Result<String, crate::oauth::Error>,
     ) -> Result<ApiResponse, ClientError> {
         // `Method` clones without allocating for the standard methods.
-        let recorded = self
-            .options
-            .recorder
-            .as_ref()
-            .map(|recorder| (recorder, method.clone()));
+        let observed = self.options.observer.as_ref().map(|o| (o, method.clone()));
         let response = self
             .send_with_retries(step, method, url, json, max_retries, authorize)
             .await?;
-        if let Some((recorder, method)) = recorded {
-            let base = &self.options.base_url;
-            recorder.record(crate::record::interaction(
-                method.as_str(),
+        if let Some((observer, method)) = observed {
+            observer.answered(&Exchange {
+                method: method.as_str(),
                 url,
-                base,
-                response.status,
-                &response.headers,
-                &response.body,
-            ));
+                base_url: &self.options.base_url,
+                response: &response,
+            });
         }
         Ok(response)
     }
@@ -531,10 +538,7 @@ impl Client {
 
 impl Client {
     fn trace(&self, line: &str) {
-        match &self.options.trace {
-            Some(sink) => sink(line),
-            None => eprintln!("{line}"),
-        }
+        eprintln!("{line}");
     }
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::ServerCredentials;
 use super::{ConfigError, Credentials};
-use crate::mock::ServerCredentials;
 use crate::oauth::keys::{encrypt_pkcs1, generate_rsa_2048_pem};
 use crate::oauth::{DhParams, RandomSource, RsaPrivateKey, RsaPublicKey, Secret, SecretBytes, SecretString};
 

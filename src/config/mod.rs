@@ -3,6 +3,9 @@
 
 pub mod env;
 pub mod generate;
+mod server;
+
+pub use server::ServerCredentials;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use num_bigint::BigUint;
 
-use super::credentials::ServerCredentials;
+use crate::config::ServerCredentials;
 use crate::oauth::header::AuthorizationHeader;
 use crate::oauth::mistakes::{self, Mistake, PublicKeys, Signed};
 use crate::oauth::{LiveSessionToken, QueryConvention, Secret, SigningRequest, base_string, dh, lst_base_string, sign};

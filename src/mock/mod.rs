@@ -4,7 +4,6 @@
 
 mod api;
 pub mod auth;
-mod credentials;
 pub mod data;
 pub mod faults;
 mod pacing;
@@ -21,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use credentials::ServerCredentials;
+pub use crate::config::ServerCredentials;
 pub use faults::{Fault, FaultKind};
 
 use crate::oauth::LiveSessionToken;

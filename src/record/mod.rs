@@ -109,11 +109,10 @@ impl Cassette {
             column: 0,
             message,
         };
-        let mut files = cassette_files(dir).map_err(|e| fail(format!("cannot list the folder: {e}")))?;
+        let files = crate::files::list(dir, &["json"]).map_err(|e| fail(format!("cannot list the folder: {e}")))?;
         if files.is_empty() {
             return Err(fail("holds no *.json cassettes".into()));
         }
-        files.sort();
         files
             .into_iter()
             .map(|path| Cassette::read(&path).map(|c| (path, c)))
@@ -121,18 +120,9 @@ impl Cassette {
     }
 }
 
-/// The `*.json` files of a folder (unsorted).
-fn cassette_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    Ok(std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect())
-}
-
 /// Whether a folder already holds a recording, which `run --record` must not silently replace.
 pub fn holds_cassettes(dir: &Path) -> bool {
-    cassette_files(dir).is_ok_and(|files| !files.is_empty())
+    crate::files::list(dir, &["json"]).is_ok_and(|files| !files.is_empty())
 }
 
 /// Collects a client's interactions while a scenario runs.

@@ -61,7 +61,8 @@ impl ReportSpec {
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write the report to standard output: {e}"));
         }
-        write_atomically(&self.path, contents).map_err(|e| format!("cannot write {}: {e}", self.path.display()))
+        crate::files::write_atomically(&self.path, contents)
+            .map_err(|e| format!("cannot write {}: {e}", self.path.display()))
     }
 }
 
@@ -111,27 +112,4 @@ pub fn render(report: &RunReport, format: ReportFormat) -> String {
         ReportFormat::Json => json::render(report),
         ReportFormat::Junit => junit::render(report),
     }
-}
-
-/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
-    let folder = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let temporary = folder.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
 }

@@ -147,16 +147,11 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ScenarioError> {
             message,
         };
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| error(format!("cannot list the folder: {e}")))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-                .collect();
+            let files = crate::files::list(path, &["yaml", "yml"])
+                .map_err(|e| error(format!("cannot list the folder: {e}")))?;
             if files.is_empty() {
                 return Err(error("holds no *.yaml scenario files".into()));
             }
-            files.sort();
             out.extend(files);
         } else if path.is_file() {
             out.push(path.clone());

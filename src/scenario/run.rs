@@ -209,6 +209,21 @@ pub fn trading_refusal(scenarios: &[LoadedScenario]) -> Option<String> {
     })
 }
 
+/// The recorder keeps each final answer the client reports as one interaction of a cassette.
+impl crate::client::Observer for crate::record::Recorder {
+    fn answered(&self, exchange: &crate::client::Exchange<'_>) {
+        let response = exchange.response;
+        self.record(crate::record::interaction(
+            exchange.method,
+            exchange.url,
+            exchange.base_url,
+            response.status,
+            &response.headers,
+            &response.body,
+        ));
+    }
+}
+
 /// Collects the embedded mock's log so failing steps can show what the server saw.
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<String>>>);
@@ -416,7 +431,9 @@ async fn run_scenario(
     let mut client_options = options.client.clone();
     client_options.base_url = endpoint.base_url.clone();
     let recorder = options.record.as_ref().map(|_| crate::record::Recorder::default());
-    client_options.recorder = recorder.clone();
+    client_options.observer = recorder
+        .clone()
+        .map(|r| Arc::new(r) as Arc<dyn crate::client::Observer>);
     let client = Client::with_shared(context.credentials.clone(), client_options, context.pacer.clone())
         .map_err(|e| e.to_string())?;
     let mut vars: HashMap<String, String> = HashMap::new();
@@ -507,7 +524,7 @@ fn write_cassette(
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     let path = dir.join(crate::record::cassette_name(&loaded.path, row_label));
-    crate::report::write_atomically(&path, &cassette.to_json())
+    crate::files::write_atomically(&path, &cassette.to_json())
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 

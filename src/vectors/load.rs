@@ -41,16 +41,11 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
             message: format!("cannot read: {e}"),
         })?;
         if meta.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| LoadError {
+            let files = crate::files::list(path, &["json"]).map_err(|e| LoadError {
                 path: path.clone(),
                 field: "(folder)".into(),
                 message: format!("cannot list: {e}"),
             })?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json") && p.is_file())
-                .collect();
             if files.is_empty() {
                 return Err(LoadError {
                     path: path.clone(),
@@ -58,7 +53,6 @@ pub fn collect_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                     message: "holds no *.json vector files".into(),
                 });
             }
-            files.sort();
             out.extend(files);
         } else {
             out.push(path.clone());

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use super::ConfigError;
 use crate::oauth::{DhParams, RsaPublicKey, Secret, SecretBytes, SecretString};
 
 /// The server's record of a consumer: its public keys, the access token and the access token
@@ -68,7 +68,7 @@ impl ServerCredentials {
 
     /// Reads `mock-server.json` (as written by `keys generate`), naming the field on error.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = zeroize::Zeroizing::new(crate::config::read_file("--credentials", path)?);
+        let text = zeroize::Zeroizing::new(super::read_file("--credentials", path)?);
         let invalid = |message: String| ConfigError::File {
             path: path.to_path_buf(),
             message,
