@@ -38,6 +38,14 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
     result
 }
 
+/// `file:line:column`, or just `file` when a problem has no position (line 0).
+pub fn located(path: &Path, line: u64, column: u64) -> String {
+    match line {
+        0 => path.display().to_string(),
+        line => format!("{}:{line}:{column}", path.display()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,11 +59,7 @@ pub struct CassetteError {
 
 impl std::fmt::Display for CassetteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::scenario::load::located(
-            &self.path,
-            self.line as u64,
-            self.column as u64,
-        ))?;
+        f.write_str(&crate::files::located(&self.path, self.line as u64, self.column as u64))?;
         write!(f, ": {}", self.message)
     }
 }

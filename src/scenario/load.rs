@@ -20,17 +20,14 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-/// `file:line:column`, or just `file` when a problem has no position (line 0).
-pub fn located(path: &Path, line: u64, column: u64) -> String {
-    match line {
-        0 => path.display().to_string(),
-        line => format!("{}:{line}:{column}", path.display()),
-    }
-}
-
 impl std::fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", located(&self.path, self.line, self.column), self.message)
+        write!(
+            f,
+            "{}: {}",
+            crate::files::located(&self.path, self.line, self.column),
+            self.message
+        )
     }
 }
 
