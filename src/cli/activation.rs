@@ -30,26 +30,16 @@ pub(crate) struct ActivationArgs {
     pub(crate) on_active: Option<String>,
 }
 
-pub(crate) fn activation(args: ActivationArgs) -> u8 {
+pub(crate) fn activation(args: ActivationArgs) -> Outcome {
     let verbose = args.verbosity.verbose;
     use ibkr_probe::diagnose::activation as act;
-    let source = match args.source.load() {
-        Ok(source) => source,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    let client = match single_client(&source, args.base_url.as_deref(), verbose) {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
-    let Some(runtime) = runtime() else {
-        return exit::RUNTIME_FAILURE;
-    };
+    let source = args
+        .source
+        .load()
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
+    let client = single_client(&source, args.base_url.as_deref(), verbose)
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
+    let runtime = runtime()?;
     let reset = act::next_weekend_reset(std::time::SystemTime::now());
     let state = if args.watch {
         let interval = act::effective_interval(&client.options().base_url, args.interval);
@@ -89,7 +79,7 @@ pub(crate) fn activation(args: ActivationArgs) -> u8 {
             Some(state) => state,
             None => {
                 eprintln!("interrupted: the watch ended before the key was found active");
-                return exit::RUNTIME_FAILURE;
+                return Ok(exit::RUNTIME_FAILURE);
             }
         }
     } else {
@@ -115,5 +105,5 @@ pub(crate) fn activation(args: ActivationArgs) -> u8 {
             Err(e) => eprintln!("warning: --on-active command could not start: {e}"),
         }
     }
-    state.exit_code()
+    Ok(state.exit_code())
 }

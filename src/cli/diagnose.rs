@@ -44,42 +44,44 @@ pub(crate) enum DiagnoseCommand {
 }
 
 /// `diagnose compare --template FILE`: a vector file of the user's credential set to fill in.
-pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource) -> u8 {
+pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource) -> Outcome {
     use ibkr_probe::diagnose::compare;
     if file.exists() {
-        eprintln!(
-            "error: {} already exists; name a new file (it would be replaced by a template)",
-            file.display()
-        );
         // As for keys generate and run --record: output that would replace a file is refused with 2.
-        return exit::INVALID_INPUT;
+        return Err(CliError::new(
+            exit::INVALID_INPUT,
+            format!(
+                "{} already exists; name a new file (it would be replaced by a template)",
+                file.display()
+            ),
+        ));
     }
     let folder = file
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     if !folder.is_dir() {
-        eprintln!(
-            "error: {}: the folder {} does not exist; create it first",
-            file.display(),
-            folder.display()
-        );
-        return exit::BAD_COMMAND_LINE;
+        return Err(CliError::new(
+            exit::BAD_COMMAND_LINE,
+            format!(
+                "{}: the folder {} does not exist; create it first",
+                file.display(),
+                folder.display()
+            ),
+        ));
     }
-    let env = match source.load() {
-        Ok(env) => env,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+    let env = source
+        .load()
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
     let credentials = match env.credentials() {
         Ok(credentials) => credentials,
         Err(e) => {
-            eprintln!(
-                "error: the template is made from your credential set: {e}\n(no credentials yet? `ibkr-probe keys generate DIR` makes a set to try it with)"
-            );
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(
+                exit::INVALID_INPUT,
+                format!(
+                    "the template is made from your credential set: {e}\n(no credentials yet? `ibkr-probe keys generate DIR` makes a set to try it with)"
+                ),
+            ));
         }
     };
     let read = |variable: &str| {
@@ -90,8 +92,7 @@ pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource
     let (signature_key_pem, encryption_key_pem) = match pems {
         Ok(pems) => pems,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
         }
     };
     let inputs = compare::TemplateInputs {
@@ -110,39 +111,44 @@ pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource
     ) {
         Ok(text) => text,
         Err(e) => {
-            eprintln!(
-                "error: cannot make the template from this credential set: {e}; `ibkr-probe diagnose` says what is wrong with it"
-            );
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(
+                exit::INVALID_INPUT,
+                format!(
+                    "cannot make the template from this credential set: {e}; `ibkr-probe diagnose` says what is wrong with it"
+                ),
+            ));
         }
     };
     if let Err(e) = ibkr_probe::config::write_private(file, text.as_bytes()) {
-        eprintln!("error: {}: cannot write: {e}", file.display());
-        return exit::RUNTIME_FAILURE;
+        return Err(CliError::new(
+            exit::RUNTIME_FAILURE,
+            format!("{}: cannot write: {e}", file.display()),
+        ));
     }
     eprintln!(
         "wrote {}: replace each expect_* value your client computes with its own (same nonce, timestamp and DH values), then run `ibkr-probe diagnose compare {}`",
         file.display(),
         file.display()
     );
-    exit::SUCCESS
+    Ok(exit::SUCCESS)
 }
 
-pub(crate) fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) -> u8 {
+pub(crate) fn diagnose_compare(file: &std::path::Path, header: Option<&str>, json: bool) -> Outcome {
     use ibkr_probe::diagnose::compare;
     if let Some(header) = header
         && let Err(e) = ibkr_probe::oauth::header::parse_authorization_header(header)
     {
-        eprintln!(
-            "error: --header: {e}; pass the whole value your client sends, e.g. 'OAuth realm=\"limited_poa\", oauth_consumer_key=\"…\", …'"
-        );
-        return exit::BAD_COMMAND_LINE;
+        return Err(CliError::new(
+            exit::BAD_COMMAND_LINE,
+            format!(
+                "--header: {e}; pass the whole value your client sends, e.g. 'OAuth realm=\"limited_poa\", oauth_consumer_key=\"…\", …'"
+            ),
+        ));
     }
     let loaded = match ibkr_probe::vectors::load(file) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
         }
     };
     let findings = compare::compare(&loaded);
@@ -171,13 +177,13 @@ pub(crate) fn diagnose_compare(file: &std::path::Path, header: Option<&str>, jso
         write_stdout(&text);
     }
     if findings.is_empty() && header_finding.is_none() {
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     } else {
-        exit::CHECK_FAILED
+        Ok(exit::CHECK_FAILED)
     }
 }
 
-pub(crate) fn diagnose(args: DiagnoseArgs) -> u8 {
+pub(crate) fn diagnose(args: DiagnoseArgs) -> Outcome {
     let verbose = args.verbosity.verbose;
     use ibkr_probe::diagnose::{checks, explain};
     match &args.command {
@@ -189,28 +195,18 @@ pub(crate) fn diagnose(args: DiagnoseArgs) -> u8 {
         }
         None => {}
     }
-    let source = match args.source.load() {
-        Ok(source) => source,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+    let source = args
+        .source
+        .load()
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
     let results = checks::run(&source);
     let failed = results.iter().any(|c| c.level == checks::Level::Fail);
     let mut online = serde_json::Value::Null;
     let mut online_failed = false;
     if args.online && !failed {
-        let Some(runtime) = runtime() else {
-            return exit::RUNTIME_FAILURE;
-        };
-        let client = match single_client(&source, args.base_url.as_deref(), verbose) {
-            Ok(client) => client,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
-            }
-        };
+        let runtime = runtime()?;
+        let client = single_client(&source, args.base_url.as_deref(), verbose)
+            .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
         let (status, date, message) = match runtime.block_on(client.live_session_token()) {
             Ok(summary) => (
                 "ok".to_owned(),
@@ -263,9 +259,9 @@ pub(crate) fn diagnose(args: DiagnoseArgs) -> u8 {
         write_stdout(&text);
     }
     if failed || online_failed {
-        exit::CHECK_FAILED
+        Ok(exit::CHECK_FAILED)
     } else {
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     }
 }
 

@@ -10,19 +10,13 @@ pub(crate) fn diff(
     ignore: &[String],
     reports: &[ibkr_probe::report::ReportSpec],
     json: bool,
-) -> u8 {
+) -> Outcome {
     use ibkr_probe::record::diff;
     if let Err(e) = ibkr_probe::report::check_destinations(reports) {
-        eprintln!("error: {e}");
-        return exit::BAD_COMMAND_LINE;
+        return Err(CliError::new(exit::BAD_COMMAND_LINE, e.to_string()));
     }
-    let report = match diff::compare_dirs(base, new, &diff::ignore_list(ignore)) {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::INVALID_INPUT;
-        }
-    };
+    let report = diff::compare_dirs(base, new, &diff::ignore_list(ignore))
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
     let as_json = || format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default());
     let text = if json { as_json() } else { report.render() };
     if reports.iter().any(ibkr_probe::report::ReportSpec::is_stdout) {
@@ -45,5 +39,5 @@ pub(crate) fn diff(
             code = exit::RUNTIME_FAILURE;
         }
     }
-    code
+    Ok(code)
 }

@@ -6,7 +6,7 @@ use ibkr_probe::exit;
 
 use super::*;
 
-pub(crate) fn explain(text: &str, json: bool) -> u8 {
+pub(crate) fn explain(text: &str, json: bool) -> Outcome {
     use ibkr_probe::diagnose::explain;
     let explanation = explain::explain(text);
     if json {
@@ -19,13 +19,13 @@ pub(crate) fn explain(text: &str, json: bool) -> u8 {
     }
     // A bare id is answered too (ids are not codes); only text outside the catalogue exits 4.
     if explanation.entry.is_some() || explanation.message.is_none() {
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     } else {
-        exit::CHECK_FAILED
+        Ok(exit::CHECK_FAILED)
     }
 }
 
-pub(crate) fn explain_log(file: &std::path::Path, json: bool) -> u8 {
+pub(crate) fn explain_log(file: &std::path::Path, json: bool) -> Outcome {
     use ibkr_probe::diagnose::explain;
     let (name, read) = if file == std::path::Path::new("-") {
         let mut text = String::new();
@@ -42,8 +42,10 @@ pub(crate) fn explain_log(file: &std::path::Path, json: bool) -> u8 {
     let text = match read {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("error: --file {name}: cannot read ({e}); check the path");
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(
+                exit::INVALID_INPUT,
+                format!("--file {name}: cannot read ({e}); check the path"),
+            ));
         }
     };
     let findings = explain::scan_log(&text);
@@ -57,8 +59,8 @@ pub(crate) fn explain_log(file: &std::path::Path, json: bool) -> u8 {
     }
     // Errors outside the catalogue make the answer incomplete, as for a single text.
     if findings.iter().all(|f| f.explanation.entry.is_some()) {
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     } else {
-        exit::CHECK_FAILED
+        Ok(exit::CHECK_FAILED)
     }
 }

@@ -31,24 +31,28 @@ pub(crate) enum FieldsCommand {
     },
 }
 
-pub(crate) fn fields(args: FieldsArgs) -> u8 {
+pub(crate) fn fields(args: FieldsArgs) -> Outcome {
     use ibkr_probe::fields::{catalogue, check};
     if let Some(FieldsCommand::CheckMapping { file }) = &args.command {
         let text = match std::fs::read_to_string(file) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("error: {}: cannot read: {e}", file.display());
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(
+                    exit::INVALID_INPUT,
+                    format!("{}: cannot read: {e}", file.display()),
+                ));
             }
         };
         let entries = match check::read_mapping(&text) {
             Ok(entries) => entries,
             Err(e) => {
-                eprintln!(
-                    "error: {}: {e}; expected a map of field id -> meaning, e.g. `85: Ask Size`",
-                    file.display()
-                );
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(
+                    exit::INVALID_INPUT,
+                    format!(
+                        "{}: {e}; expected a map of field id -> meaning, e.g. `85: Ask Size`",
+                        file.display()
+                    ),
+                ));
             }
         };
         let verdicts = check::check_mapping(&entries);
@@ -78,7 +82,11 @@ pub(crate) fn fields(args: FieldsArgs) -> u8 {
             text.push_str(&format!("{} of {} entries wrong\n", wrong, verdicts.len()));
             write_stdout(&text);
         }
-        return if wrong == 0 { exit::SUCCESS } else { exit::CHECK_FAILED };
+        return if wrong == 0 {
+            Ok(exit::SUCCESS)
+        } else {
+            Ok(exit::CHECK_FAILED)
+        };
     }
     let mut found: Vec<&'static ibkr_probe::fields::Field> = Vec::new();
     let mut unknown = Vec::new();
@@ -127,8 +135,8 @@ pub(crate) fn fields(args: FieldsArgs) -> u8 {
         write_stdout(&text);
     }
     if unknown.is_empty() {
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     } else {
-        exit::INVALID_INPUT
+        Ok(exit::INVALID_INPUT)
     }
 }

@@ -34,7 +34,13 @@ pub(crate) enum KeysCommand {
     },
 }
 
-pub(crate) fn keys_generate(dir: &std::path::Path, consumer_key: &str, realm: &str, force: bool, dh: DhChoice) -> u8 {
+pub(crate) fn keys_generate(
+    dir: &std::path::Path,
+    consumer_key: &str,
+    realm: &str,
+    force: bool,
+    dh: DhChoice,
+) -> Outcome {
     if let DhChoice::Generate { bits } = dh {
         eprintln!("drawing a fresh {bits}-bit safe prime; this can take minutes...");
     }
@@ -42,8 +48,10 @@ pub(crate) fn keys_generate(dir: &std::path::Path, consumer_key: &str, realm: &s
     {
         Ok(generated) => generated,
         Err(e) => {
-            eprintln!("error: key generation failed: {e}");
-            return exit::RUNTIME_FAILURE;
+            return Err(CliError::new(
+                exit::RUNTIME_FAILURE,
+                format!("key generation failed: {e}"),
+            ));
         }
     };
     match generated.write(dir, force) {
@@ -57,11 +65,8 @@ pub(crate) fn keys_generate(dir: &std::path::Path, consumer_key: &str, realm: &s
             {
                 println!("load with: set -a; . {}; set +a", env.display());
             }
-            exit::SUCCESS
+            Ok(exit::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit::INVALID_INPUT
-        }
+        Err(e) => Err(CliError::new(exit::INVALID_INPUT, e.to_string())),
     }
 }

@@ -41,15 +41,15 @@ pub(crate) struct MockArgs {
     pub(crate) replay: Option<PathBuf>,
 }
 
-pub(crate) fn mock(args: MockArgs) -> u8 {
+pub(crate) fn mock(args: MockArgs) -> Outcome {
     let file = args.credentials.join(ibkr_probe::config::generate::MOCK_SERVER_FILE);
     let credentials = match ibkr_probe::mock::ServerCredentials::from_file(&file) {
         Ok(credentials) => credentials,
         Err(e) => {
-            eprintln!(
-                "error: {e}\nhint: create credentials with `ibkr-probe keys generate DIR` and pass --credentials DIR"
-            );
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(
+                exit::INVALID_INPUT,
+                format!("{e}\nhint: create credentials with `ibkr-probe keys generate DIR` and pass --credentials DIR"),
+            ));
         }
     };
     let mut config = ibkr_probe::mock::MockConfig::new(credentials);
@@ -64,24 +64,27 @@ pub(crate) fn mock(args: MockArgs) -> u8 {
         match ibkr_probe::record::replay::ReplaySource::load(dir) {
             Ok(source) => config.replay = Some(std::sync::Arc::new(source)),
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
             }
         }
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::RUNTIME_FAILURE;
+            return Err(CliError::new(
+                exit::RUNTIME_FAILURE,
+                format!("cannot start the async runtime: {e}"),
+            ));
         }
     };
     runtime.block_on(async {
         let server = match ibkr_probe::mock::MockServer::start(config, args.listen).await {
             Ok(server) => server,
             Err(e) => {
-                eprintln!("error: cannot listen on {}: {e}", args.listen);
-                return exit::RUNTIME_FAILURE;
+                return Err(CliError::new(
+                    exit::RUNTIME_FAILURE,
+                    format!("cannot listen on {}: {e}", args.listen),
+                ));
             }
         };
         eprintln!(
@@ -91,6 +94,6 @@ pub(crate) fn mock(args: MockArgs) -> u8 {
         shutdown_signal().await;
         eprintln!("mock: stopping");
         server.stop().await;
-        exit::SUCCESS
+        Ok(exit::SUCCESS)
     })
 }

@@ -12,7 +12,6 @@ mod output;
 mod run;
 mod vectors;
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -259,7 +258,7 @@ pub(crate) enum Format {
 
 /// Runs a parsed command and returns its exit code.
 pub(crate) fn dispatch(command: Command) -> u8 {
-    match command {
+    let outcome = match command {
         Command::Vectors {
             command:
                 VectorsCommand::Verify {
@@ -305,23 +304,24 @@ pub(crate) fn dispatch(command: Command) -> u8 {
         Command::Man => {
             use clap::CommandFactory;
             let mut out = Vec::new();
-            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
-                Ok(()) => {
-                    let _ = std::io::stdout().write_all(&out);
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| CliError::new(exit::RUNTIME_FAILURE, format!("cannot render the manual page: {e}")))
+                .map(|()| {
+                    write_stdout_bytes(&out);
                     exit::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: cannot render the manual page: {e}");
-                    exit::RUNTIME_FAILURE
-                }
-            }
+                })
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "ibkr-probe", &mut std::io::stdout());
-            exit::SUCCESS
+            Ok(exit::SUCCESS)
         }
-    }
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("error: {}", error.message);
+        error.code
+    })
 }
 
 #[cfg(test)]

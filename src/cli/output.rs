@@ -1,19 +1,42 @@
-//! Output and plumbing every command shares: stdout writes, the async runtime, a client for one request, and the shutdown signal.
+//! What every command shares: the error that knows its exit code, stdout writes, the async
+//! runtime, a client for one request, and the shutdown signal.
 
 use std::io::Write;
 
-pub(crate) fn write_stdout(text: &str) {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+use ibkr_probe::exit;
+
+/// A command's failure: what to tell the user (a file, field or step and what to do next) and
+/// the exit code it means (`ibkr_probe::exit`).
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) code: u8,
+    pub(crate) message: String,
 }
 
-pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => Some(runtime),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            None
+impl CliError {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
         }
     }
+}
+
+/// A handler's result: the exit code of a command that ran, or why it could not.
+pub(crate) type Outcome = Result<u8, CliError>;
+
+pub(crate) fn write_stdout(text: &str) {
+    write_stdout_bytes(text.as_bytes());
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
+pub(crate) fn write_stdout_bytes(bytes: &[u8]) {
+    let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::new(exit::RUNTIME_FAILURE, format!("cannot start the async runtime: {e}")))
 }
 
 /// A client for one-off commands (diagnose --online, activation).

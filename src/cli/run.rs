@@ -77,7 +77,7 @@ pub(crate) struct RunArgs {
     pub(crate) timeout: std::time::Duration,
 }
 
-pub(crate) fn run(args: RunArgs) -> u8 {
+pub(crate) fn run(args: RunArgs) -> Outcome {
     let verbose = args.verbosity.verbose;
     use ibkr_probe::scenario::{load, run as runner};
     let vars: std::collections::HashMap<String, String> = args.vars.iter().cloned().collect();
@@ -96,8 +96,7 @@ pub(crate) fn run(args: RunArgs) -> u8 {
         match load::collect(&args.paths) {
             Ok(files) => files.iter().map(|file| load::load(file, &names)).collect(),
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
             }
         }
     };
@@ -114,46 +113,44 @@ pub(crate) fn run(args: RunArgs) -> u8 {
     }
     if invalid > 0 {
         eprintln!("{invalid} scenario file(s) invalid; nothing was run and no report was written");
-        return exit::INVALID_INPUT;
+        return Ok(exit::INVALID_INPUT);
     }
     if let Err(e) = runner::check_selection(&scenarios, &args.tags, &vars) {
-        eprintln!("error: {e}");
-        return match e {
+        let code = match e {
             runner::SelectionError::CommandLine(_) => exit::BAD_COMMAND_LINE,
             runner::SelectionError::Input(_) => exit::INVALID_INPUT,
         };
+        return Err(CliError::new(code, e.to_string()));
     }
     if let Err(e) = args.source.check_env_file() {
-        eprintln!("error: {e}");
-        return exit::INVALID_INPUT;
+        return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
     }
     if let Err(e) = ibkr_probe::report::check_destinations(&args.reports) {
-        eprintln!("error: {e}");
-        return exit::BAD_COMMAND_LINE;
+        return Err(CliError::new(exit::BAD_COMMAND_LINE, e.to_string()));
     }
     if let Some(dir) = &args.record
         && !args.overwrite
         && ibkr_probe::record::holds_cassettes(dir)
     {
-        eprintln!(
-            "error: --record {}: that folder already holds a recording; pass --overwrite to replace it, or record into a new folder",
-            dir.display()
-        );
-        return exit::INVALID_INPUT;
+        return Err(CliError::new(
+            exit::INVALID_INPUT,
+            format!(
+                "--record {}: that folder already holds a recording; pass --overwrite to replace it, or record into a new folder",
+                dir.display()
+            ),
+        ));
     }
     let live = args.target == TargetArg::Live || args.base_url.is_some();
     let target = if live {
         if !args.allow_trading
             && let Some(refusal) = runner::trading_refusal(&scenarios)
         {
-            eprintln!("error: {refusal}");
-            return exit::INVALID_INPUT;
+            return Err(CliError::new(exit::INVALID_INPUT, refusal));
         }
         let source = match args.source.load() {
             Ok(source) => source,
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
             }
         };
         match source.credentials() {
@@ -170,8 +167,7 @@ pub(crate) fn run(args: RunArgs) -> u8 {
                 }
             }
             Err(e) => {
-                eprintln!("error: live credentials: {e}");
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(exit::INVALID_INPUT, format!("live credentials: {e}")));
             }
         }
     } else if let TargetArg::Replay(dir) = &args.target {
@@ -181,8 +177,7 @@ pub(crate) fn run(args: RunArgs) -> u8 {
                 source: std::sync::Arc::new(source),
             },
             Err(e) => {
-                eprintln!("error: {e}");
-                return exit::INVALID_INPUT;
+                return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
             }
         }
     } else {
@@ -229,8 +224,10 @@ pub(crate) fn run(args: RunArgs) -> u8 {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::RUNTIME_FAILURE;
+            return Err(CliError::new(
+                exit::RUNTIME_FAILURE,
+                format!("cannot start the async runtime: {e}"),
+            ));
         }
     };
     // SIGTERM (a CI timeout, `docker stop`) ends the run like Ctrl-C: partial report, exit 3.
@@ -238,8 +235,7 @@ pub(crate) fn run(args: RunArgs) -> u8 {
     let report = match report {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("error: {e}");
-            return exit::RUNTIME_FAILURE;
+            return Err(CliError::new(exit::RUNTIME_FAILURE, e.to_string()));
         }
     };
     printer.finish(&report);
@@ -255,5 +251,5 @@ pub(crate) fn run(args: RunArgs) -> u8 {
             }
         }
     }
-    code
+    Ok(code)
 }

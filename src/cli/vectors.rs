@@ -25,7 +25,7 @@ pub(crate) enum VectorsCommand {
     },
 }
 
-pub(crate) fn vectors_verify(paths: &[PathBuf], format: Format, show_secrets: bool) -> u8 {
+pub(crate) fn vectors_verify(paths: &[PathBuf], format: Format, show_secrets: bool) -> Outcome {
     let results = vectors::verify_paths(paths);
     let secrets = if show_secrets {
         Secrets::Show
@@ -39,7 +39,7 @@ pub(crate) fn vectors_verify(paths: &[PathBuf], format: Format, show_secrets: bo
         Format::Json => vectors::report::write_json(&mut out, &results, secrets),
     };
     if written.and_then(|()| out.flush()).is_err() {
-        return exit::RUNTIME_FAILURE;
+        return Ok(exit::RUNTIME_FAILURE);
     }
-    vectors::report::exit_code(&results)
+    Ok(vectors::report::exit_code(&results))
 }
