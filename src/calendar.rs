@@ -43,6 +43,13 @@ pub fn civil(now: SystemTime) -> (i64, u32, u32) {
     civil_from_days(days(now))
 }
 
+/// Date and time of day in UTC: (year, month, day, hour, minute, second).
+pub fn clock(at: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
+    let seconds = at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+    let (year, month, day) = civil(at);
+    (year, month, day, seconds / 3600, seconds % 3600 / 60, seconds % 60)
+}
+
 /// Day of the week of a day count, 0 = Monday (1970-01-01 was a Thursday).
 pub fn weekday_of(days: i64) -> u32 {
     (days + 3).rem_euclid(7) as u32

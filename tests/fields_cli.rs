@@ -127,7 +127,7 @@ fn mock_values_parse_as_their_catalogue_kind() {
     use ibkr_probe::fields::parse::{FieldValue, parse};
     use ibkr_probe::mock::data;
     for conid in [data::ARM.conid, data::ARM_AUG25_143_C] {
-        let quote = data::quote(conid);
+        let quote = data::quote(conid).unwrap();
         for (meaning, _) in Meaning::NAMES {
             let field = meaning.field();
             let value = data::field_value(field.id, &quote).unwrap_or_else(|| panic!("no mock value for {meaning:?}"));

@@ -183,7 +183,19 @@ async fn a_marketable_order_fills_and_moves_cash_positions_and_trades() {
         Some(json!({"orders": [order(8314, "BUY", "MKT", None)]})),
     )
     .await;
-    assert_eq!(placed.json().unwrap()[0]["order_status"], "Filled");
+    // Every recorded placement answers PreSubmitted; the fill shows in status, listings, trades.
+    let placed = placed.json().unwrap();
+    assert_eq!(placed[0]["order_status"], "PreSubmitted");
+    let id = placed[0]["order_id"].as_str().unwrap();
+    let status = call(
+        &client,
+        Method::GET,
+        &format!("/iserver/account/order/status/{id}"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status.json().unwrap()["order_status"], "Filled");
 
     let position = call(&client, Method::GET, "/portfolio/DU1234567/position/8314", &[], None)
         .await
@@ -217,6 +229,104 @@ async fn a_marketable_order_fills_and_moves_cash_positions_and_trades() {
         .json()
         .unwrap();
     assert_eq!(pnl["upnl"]["DU1234567.Core"]["rowType"], 1);
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn an_option_fill_is_a_position_worth_a_hundred_times_its_price() {
+    let (mock, _, client) = ready(|_| {}).await;
+    let option = "804155360";
+    call(
+        &client,
+        Method::GET,
+        "/iserver/marketdata/snapshot",
+        &[("conids", option), ("fields", "31")],
+        None,
+    )
+    .await;
+    let quote = call(
+        &client,
+        Method::GET,
+        "/iserver/marketdata/snapshot",
+        &[("conids", option), ("fields", "86,55")],
+        None,
+    )
+    .await
+    .json()
+    .unwrap();
+    assert_eq!(quote[0]["55"], "ARM", "an option's symbol is its underlying's");
+    let ask: f64 = quote[0]["86"].as_str().unwrap().parse().unwrap();
+    let before = call(&client, Method::GET, "/portfolio/DU1234567/ledger", &[], None)
+        .await
+        .json()
+        .unwrap();
+    call(
+        &client,
+        Method::POST,
+        ORDERS,
+        &[],
+        Some(json!({"orders": [order(804_155_360, "BUY", "MKT", None)]})),
+    )
+    .await;
+    let after = call(&client, Method::GET, "/portfolio/DU1234567/ledger", &[], None)
+        .await
+        .json()
+        .unwrap();
+    let spent = before["USD"]["cashbalance"].as_f64().unwrap() - after["USD"]["cashbalance"].as_f64().unwrap();
+    assert!(
+        (spent - 10.0 * 100.0 * ask).abs() < 0.01,
+        "spent {spent} for 10 contracts at {ask}"
+    );
+    let position = call(
+        &client,
+        Method::GET,
+        "/portfolio/DU1234567/position/804155360",
+        &[],
+        None,
+    )
+    .await
+    .json()
+    .unwrap();
+    assert_eq!(position[0]["position"], 10.0);
+    assert_eq!(position[0]["assetClass"], "OPT");
+    assert_eq!(position[0]["contractDesc"], "ARM AUG 22 '25 143 Call");
+    // Selling half keeps the average cost and books the rest as realized.
+    let sell = order(653_400_472, "SELL", "MKT", None);
+    call(
+        &client,
+        Method::GET,
+        "/iserver/marketdata/snapshot",
+        &[("conids", "653400472"), ("fields", "31")],
+        None,
+    )
+    .await;
+    call(&client, Method::POST, ORDERS, &[], Some(json!({"orders": [sell]}))).await;
+    let arm = call(
+        &client,
+        Method::GET,
+        "/portfolio/DU1234567/position/653400472",
+        &[],
+        None,
+    )
+    .await
+    .json()
+    .unwrap();
+    assert_eq!(
+        (arm[0]["position"].as_f64(), arm[0]["avgPrice"].as_f64()),
+        (Some(90.0), Some(120.0))
+    );
+    assert!(arm[0]["realizedPnl"].as_f64().unwrap() > 0.0);
+    let whatif = call(
+        &client,
+        Method::POST,
+        &format!("{ORDERS}/whatif"),
+        &[],
+        Some(json!({"orders": [order(653_400_472, "SELL", "LMT", Some(150.0))]})),
+    )
+    .await
+    .json()
+    .unwrap();
+    assert_eq!(whatif["position"]["current"], "90", "what-if reads the account");
     mock.stop().await;
 }
 
@@ -257,6 +367,18 @@ async fn bad_orders_get_ibkrs_answers() {
         other_account.json().unwrap()["error"],
         "Bad Request: accountId is not valid: U9999999"
     );
+    let unknown = call(
+        &client,
+        Method::POST,
+        ORDERS,
+        &[],
+        Some(json!({"orders": [order(999_999_999, "BUY", "LMT", Some(1.0))]})),
+    )
+    .await;
+    assert_eq!(
+        unknown.status, 400,
+        "a conid the mock never handed out cannot be traded"
+    );
     let no_price = call(
         &client,
         Method::POST,
@@ -296,7 +418,7 @@ async fn history_scanner_and_contracts_follow_ibkrs_rules() {
     };
     let bars = history("1d", "1h", "265598").await.json().unwrap();
     let data = bars["data"].as_array().unwrap();
-    assert_eq!(data.len(), 24);
+    assert_eq!(data.len(), 6, "a session of hourly bars: 10:00 to 15:00 New York time");
     assert_eq!(
         data.last().unwrap()["c"],
         228.52,
@@ -309,7 +431,8 @@ async fn history_scanner_and_contracts_follow_ibkrs_rules() {
         "recorded: 200 for a bad period"
     );
     assert_eq!(history("1d", "7min", "265598").await.status, 400);
-    assert_eq!(history("1000d", "1min", "265598").await.status, 400);
+    let most = history("1000d", "1min", "265598").await;
+    assert_eq!(most.json().unwrap()["data"].as_array().unwrap().len(), 1000, "the latest 1000 bars");
     assert_eq!(history("1d", "1h", "999999999").await.status, 400);
 
     let params = call(&client, Method::GET, "/iserver/scanner/params", &[], None)

@@ -98,6 +98,8 @@ struct State {
     config: MockConfig,
     faults: faults::FaultPlan,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Locked after `sessions` whenever both are held.
+    account: Mutex<state::Account>,
     nonces: Mutex<HashMap<String, SystemTime>>,
     /// IBKR's `id: N` in error bodies looks like a per-request counter.
     error_id: AtomicU64,
@@ -144,6 +146,7 @@ impl MockServer {
             faults: faults::FaultPlan::new(&config.faults),
             config,
             sessions: Mutex::new(HashMap::new()),
+            account: Mutex::new(state::Account::default()),
             nonces: Mutex::new(HashMap::new()),
             error_id: AtomicU64::new(764),
             requests: AtomicU64::new(0),

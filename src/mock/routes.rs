@@ -241,9 +241,12 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
     };
     let instant = Instant::now();
     let config = &state.config;
+    let mut account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Paced on the path as routed: a trailing slash is the same endpoint.
+    let paced = route.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(route);
     if let Err(why) = super::pacing::admit(
-        &mut session.pacing,
-        route,
+        &mut account.pacing,
+        paced,
         config.rate_limit,
         config.penalty_box,
         instant,
@@ -273,7 +276,7 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
     let query: Vec<(String, String)> = query_pairs(uri.query().unwrap_or(""))
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
-    let mut result = api::answer(state, session, method, route, &query, body, now);
+    let mut result = api::answer(state, session, &mut account, method, route, &query, body, now);
     if let Some(note) = result.note.take() {
         notes.push(note);
     }

@@ -1,6 +1,6 @@
-//! What the mock remembers, in one place: per access token the OAuth session, its pacing and
-//! the account's orders; within it the brokerage session with its market-data subscriptions and
-//! open confirmation questions.
+//! What the mock remembers, in one place: the account (orders and fills, and the pacing IBKR
+//! applies to the consumer), and per access token the OAuth session with, within it, the
+//! brokerage session's market-data subscriptions and open confirmation questions.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
@@ -17,10 +17,16 @@ pub(super) struct Session {
     /// Another login took the brokerage session (the `competing` fault); `ssodh/init` takes it back.
     pub competing: bool,
     pub last_request: Instant,
-    pub pacing: Pacing,
     pub session_id: String,
-    /// Orders and fills live with the account, not the brokerage session: they survive re-init.
+}
+
+/// What outlives any session: the account's orders and fills survive a new live session token
+/// (a bot restart) and IBKR's restarts, and pacing, like IBKR's penalty box, is not escaped by
+/// logging in again.
+#[derive(Default)]
+pub(super) struct Account {
     pub orders: OrderBook,
+    pub pacing: Pacing,
 }
 
 impl Session {
@@ -32,9 +38,7 @@ impl Session {
             brokerage: None,
             competing: false,
             last_request: Instant::now(),
-            pacing: Pacing::default(),
             session_id,
-            orders: OrderBook::default(),
         }
     }
 }
@@ -52,6 +56,8 @@ pub(super) struct Brokerage {
     pub orders_listed: bool,
     /// Whether P&L was asked for in this session (the first answer is empty).
     pub pnl_asked: bool,
+    /// Questions asked so far in this session: reply ids are never reused.
+    pub questions_asked: u64,
 }
 
 /// A market-data subscription: the fields asked for so far and when it began.
@@ -77,7 +83,6 @@ pub(super) struct OrderTicket {
     pub quantity: f64,
     pub order_type: OrderType,
     pub price: Option<f64>,
-    pub aux_price: Option<f64>,
     pub tif: String,
     pub outside_rth: bool,
     pub client_id: Option<String>,
@@ -110,7 +115,7 @@ impl OrderType {
         Self::ALL.iter().find(|(name, _)| *name == text).map(|(_, t)| *t)
     }
 
-    /// The name in order listings (`Limit`, `Market`…) and in status (`LIMIT`, `MARKET`…).
+    /// The name in order listings: `Limit`, `Market`, …
     pub fn display(self) -> &'static str {
         match self {
             OrderType::Limit => "Limit",
@@ -121,6 +126,11 @@ impl OrderType {
             OrderType::Trail => "Trail",
             OrderType::TrailLimit => "Trail Limit",
         }
+    }
+
+    /// The name in order status and `origOrderType`: `LIMIT`, `STOP_LIMIT`, …
+    pub fn status_name(self) -> String {
+        self.display().to_ascii_uppercase().replace(' ', "_")
     }
 
     pub fn needs_price(self) -> bool {
@@ -183,7 +193,7 @@ impl OrderBook {
         self.orders.iter().find(|o| o.id == id)
     }
 
-    /// Filled quantity per conid, signed (buys positive), with the money spent.
+    /// Fills in the order they happened: conid, signed quantity (buys positive), price.
     pub fn fills(&self) -> impl Iterator<Item = (u64, f64, f64)> + '_ {
         self.orders.iter().filter_map(|o| {
             let price = o.fill?;
@@ -192,7 +202,7 @@ impl OrderBook {
             } else {
                 -o.ticket.quantity
             };
-            Some((o.ticket.conid, quantity, quantity * price))
+            Some((o.ticket.conid, quantity, price))
         })
     }
 }

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{ACCOUNT, Call, Needs, Reply, Route, bad_request, reply};
+use super::book::{Book, Holding};
+use super::{ACCOUNT, Call, Needs, Reply, Route, bad_request, reply, template};
 use crate::mock::data;
-use crate::mock::state::OrderBook;
 
 pub(super) const ROUTES: &[Route] = &[
     Route {
@@ -82,20 +82,6 @@ pub(super) const ROUTES: &[Route] = &[
     },
 ];
 
-/// The book: (conid, quantity, average cost). Prices come from the snapshot's quotes.
-const BOOK: [(u64, f64, f64); 3] = [
-    (653_400_472, 100.0, 120.0),
-    (265_598, 50.0, 190.0),
-    (756_733, 10.0, 600.0),
-];
-
-/// Cash in USD.
-const CASH: f64 = 100_000.0;
-
-fn template(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| unreachable!("a bundled response file is JSON: {e}"))
-}
-
 static ISERVER_ACCOUNTS: LazyLock<Value> =
     LazyLock::new(|| template(include_str!("../responses/iserver-accounts.json")));
 static ACCOUNT_OBJECT: LazyLock<Value> =
@@ -103,72 +89,6 @@ static ACCOUNT_OBJECT: LazyLock<Value> =
 static SUMMARY: LazyLock<Value> = LazyLock::new(|| template(include_str!("../responses/portfolio-summary.json")));
 static LEDGER: LazyLock<Value> = LazyLock::new(|| template(include_str!("../responses/ledger-currency.json")));
 static POSITION_ROW: LazyLock<Value> = LazyLock::new(|| template(include_str!("../responses/position-row.json")));
-
-/// One holding, valued at the mock's last price.
-struct Holding {
-    instrument: &'static data::Instrument,
-    quantity: f64,
-    average: f64,
-}
-
-impl Holding {
-    fn value(&self) -> f64 {
-        self.quantity * self.instrument.last
-    }
-
-    fn unrealized(&self) -> f64 {
-        self.quantity * (self.instrument.last - self.average)
-    }
-}
-
-/// The account's money and holdings: the starting book plus the session's simulated fills.
-struct Account {
-    cash: f64,
-    holdings: Vec<Holding>,
-}
-
-impl Account {
-    fn of(orders: &OrderBook) -> Self {
-        let mut cash = CASH;
-        // conid -> (quantity, cost)
-        let mut book: Vec<(u64, f64, f64)> = BOOK.iter().map(|(c, q, a)| (*c, *q, q * a)).collect();
-        for (conid, quantity, money) in orders.fills() {
-            cash -= money;
-            match book.iter_mut().find(|(c, _, _)| *c == conid) {
-                Some(entry) => {
-                    entry.1 += quantity;
-                    entry.2 += money;
-                }
-                None => book.push((conid, quantity, money)),
-            }
-        }
-        let holdings = book
-            .into_iter()
-            .filter(|(_, quantity, _)| *quantity != 0.0)
-            .filter_map(|(conid, quantity, cost)| {
-                data::by_conid(conid).map(|instrument| Holding {
-                    instrument,
-                    quantity,
-                    average: cost / quantity,
-                })
-            })
-            .collect();
-        Self { cash, holdings }
-    }
-
-    /// The book's market value.
-    fn positions_value(&self) -> f64 {
-        self.holdings.iter().map(Holding::value).sum()
-    }
-
-    fn unrealized(&self) -> f64 {
-        self.holdings.iter().map(Holding::unrealized).sum()
-    }
-
-    fn net_liquidation(&self) -> f64 {
-        self.cash + self.positions_value()
-    }
-}
 
 /// The account object as `/subaccounts` and `/meta` answer it: the recordings show
 /// `brokerageAccess` false there for the account `/portfolio/accounts` calls true.
@@ -184,31 +104,40 @@ fn round2(x: f64) -> f64 {
 
 fn position_row(holding: &Holding) -> Value {
     let mut row = POSITION_ROW.clone();
-    let stock = holding.instrument;
+    let contract = &holding.contract;
+    let (price, multiplier) = (holding.price(), contract.multiplier());
+    let option = match contract {
+        data::Contract::Option(option) => Some(option),
+        data::Contract::Instrument(_) => None,
+    };
     let fields = [
         ("acctId", json!(ACCOUNT)),
-        ("conid", json!(stock.conid)),
-        ("contractDesc", json!(stock.symbol)),
-        ("ticker", json!(stock.symbol)),
-        ("fullName", json!(stock.symbol)),
-        ("name", json!(stock.company)),
-        ("listingExchange", json!(stock.exchange)),
-        (
-            "type",
-            json!(if stock.kind == data::Kind::Etf { "ETF" } else { "COMMON" }),
-        ),
-        ("assetClass", json!(stock.kind.sec_type())),
-        ("currency", json!(stock.currency)),
+        ("conid", json!(holding.conid)),
+        ("contractDesc", json!(contract.name())),
+        ("ticker", json!(contract.symbol())),
+        ("fullName", json!(contract.symbol())),
+        ("name", json!(contract.name())),
+        ("listingExchange", json!(contract.exchange())),
+        ("type", json!(contract.type_name())),
+        ("assetClass", json!(contract.sec_type())),
+        ("currency", json!("USD")),
+        ("multiplier", json!(if multiplier == 1.0 { 0.0 } else { multiplier })),
+        ("putOrCall", json!(option.map(|o| o.right.to_string()))),
+        ("expiry", json!(option.map(|o| o.expiry.to_string()))),
+        ("strike", json!(option.map_or("0".to_owned(), |o| o.strike.to_string()))),
         ("position", json!(holding.quantity)),
-        ("mktPrice", json!(stock.last)),
+        ("mktPrice", json!(price)),
         ("mktValue", json!(round2(holding.value()))),
-        ("avgCost", json!(holding.average)),
+        // IBKR's average cost is per contract (×100 for an option), the average price per unit.
+        ("avgCost", json!(holding.average * multiplier)),
         ("avgPrice", json!(holding.average)),
+        ("realizedPnl", json!(round2(holding.realized))),
         ("unrealizedPnl", json!(round2(holding.unrealized()))),
         ("baseMktValue", json!(round2(holding.value()))),
-        ("baseMktPrice", json!(stock.last)),
-        ("baseAvgCost", json!(holding.average)),
+        ("baseMktPrice", json!(price)),
+        ("baseAvgCost", json!(holding.average * multiplier)),
         ("baseAvgPrice", json!(holding.average)),
+        ("baseRealizedPnl", json!(round2(holding.realized))),
         ("baseUnrealizedPnl", json!(round2(holding.unrealized()))),
     ];
     if let Some(map) = row.as_object_mut() {
@@ -237,7 +166,7 @@ fn meta(_: &mut Call<'_>) -> Reply {
 }
 
 fn summary(call: &mut Call<'_>) -> Reply {
-    let account = Account::of(&call.session.orders);
+    let account = Book::of(&call.account.orders);
     let (cash, positions, liquidation) = (account.cash, account.positions_value(), account.net_liquidation());
     let mut body = SUMMARY.clone();
     for (key, amount) in [
@@ -260,7 +189,7 @@ fn summary(call: &mut Call<'_>) -> Reply {
 }
 
 fn ledger(call: &mut Call<'_>) -> Reply {
-    let account = Account::of(&call.session.orders);
+    let account = Book::of(&call.account.orders);
     let currency = |name: &str| {
         let mut entry = LEDGER.clone();
         for (key, value) in [
@@ -291,7 +220,7 @@ fn positions(call: &mut Call<'_>) -> Reply {
     };
     // One page holds up to 100 rows: the whole book is page 0; a later page is empty (200).
     let rows: Vec<Value> = match page {
-        0 => Account::of(&call.session.orders)
+        0 => Book::of(&call.account.orders)
             .holdings
             .iter()
             .map(position_row)
@@ -303,8 +232,8 @@ fn positions(call: &mut Call<'_>) -> Reply {
 
 fn position(call: &mut Call<'_>) -> Reply {
     let conid = call.params.get(1).and_then(|c| c.parse::<u64>().ok());
-    let account = Account::of(&call.session.orders);
-    match account.holdings.iter().find(|h| Some(h.instrument.conid) == conid) {
+    let account = Book::of(&call.account.orders);
+    match account.holdings.iter().find(|h| Some(h.conid) == conid) {
         Some(holding) => reply(StatusCode::OK, json!([position_row(holding)])),
         // IBKR: 200 with an empty body for a conid the account does not hold.
         None => reply(StatusCode::OK, Value::Null).with_note("no position in this conid: IBKR answers 200, empty"),
@@ -312,7 +241,7 @@ fn position(call: &mut Call<'_>) -> Reply {
 }
 
 fn allocation(call: &mut Call<'_>) -> Reply {
-    let account = Account::of(&call.session.orders);
+    let account = Book::of(&call.account.orders);
     let positions = round2(account.positions_value());
     reply(
         StatusCode::OK,
@@ -336,7 +265,7 @@ fn iserver_summary(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = accounts_first(call) {
         return refusal;
     }
-    let account = Account::of(&call.session.orders);
+    let account = Book::of(&call.account.orders);
     let (cash, liquidation) = (round2(account.cash), round2(account.net_liquidation()));
     let margin = round2(0.25 * account.positions_value());
     reply(
@@ -362,7 +291,7 @@ fn pnl(call: &mut Call<'_>) -> Reply {
     if !std::mem::replace(&mut call.brokerage().pnl_asked, true) {
         return reply(StatusCode::OK, json!({"upnl": {}})).with_note("P&L subscribed: the first answer is empty");
     }
-    let account = Account::of(&call.session.orders);
+    let account = Book::of(&call.account.orders);
     reply(
         StatusCode::OK,
         json!({"upnl": {format!("{ACCOUNT}.Core"): {

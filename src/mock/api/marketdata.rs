@@ -81,8 +81,8 @@ fn snapshot(call: &mut Call<'_>) -> Reply {
 }
 
 /// `GET /iserver/marketdata/history?conid=&period=&bar=`. A period IBKR cannot read gets a
-/// default window (see `data::history`); a bad bar size, too many points or an unknown conid get
-/// a 400 whose text is the mock's own: no public source shows IBKR's.
+/// default window (see `data::history`); a bad bar size or an unknown conid get a 400 whose text
+/// is the mock's own: no public source shows IBKR's.
 fn history(call: &mut Call<'_>) -> Reply {
     let Some(conid) = call.query("conid").and_then(|c| c.parse::<u64>().ok()) else {
         return bad_request("conid required");
@@ -92,13 +92,13 @@ fn history(call: &mut Call<'_>) -> Reply {
     };
     let period = call.query("period").unwrap_or("1w").to_owned();
     let bar = call.query("bar").unwrap_or("1d").to_owned();
-    match data::history(instrument, &period, &bar, call.now) {
+    let outside_rth = call.query("outsideRth").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    match data::history(instrument, &period, &bar, outside_rth, call.now) {
         Ok(body) if data::period_is_valid(&period) => reply(StatusCode::OK, body),
         Ok(body) => reply(StatusCode::OK, body).with_note(&format!(
             "period {period:?} is not {{1-30}}min, {{1-8}}h, {{1-1000}}d, {{1-792}}w, {{1-182}}m or {{1-15}}y: IBKR serves a default window"
         )),
         Err(HistoryError::Bar(b)) => bad_request(&format!("Invalid bar size: {b}")),
-        Err(HistoryError::TooManyPoints(n)) => bad_request(&format!("{n} data points requested, at most 1000")),
     }
 }
 
@@ -110,7 +110,8 @@ fn unsubscribe_all(call: &mut Call<'_>) -> Reply {
 fn unsubscribe(call: &mut Call<'_>) -> Reply {
     let conid = serde_json::from_slice::<Value>(call.body)
         .ok()
-        .and_then(|v| v["conid"].as_u64());
+        .and_then(|v| super::number(&v["conid"]))
+        .map(|c| c as u64);
     match conid {
         Some(conid) => match call.brokerage().subscribed.remove(&conid) {
             Some(_) => reply(StatusCode::OK, json!({"success": true})),

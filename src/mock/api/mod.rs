@@ -3,6 +3,7 @@
 //! route, applies the session rule the route needs, and calls its handler.
 
 mod accounts;
+mod book;
 mod contracts;
 mod marketdata;
 mod orders;
@@ -16,7 +17,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::State;
-use super::state::{Brokerage, Session, Subscription};
+use super::state::{Account, Brokerage, Session, Subscription};
 
 /// An answer and, for the log, why it was given.
 pub(super) struct Reply {
@@ -56,6 +57,19 @@ pub(super) fn bad_request(message: &str) -> Reply {
         json!({"error": format!("Bad Request: {message}"), "statusCode": 400}),
         message.to_owned(),
     )
+}
+
+/// A response shape bundled from `src/mock/responses/`.
+pub(super) fn template(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| unreachable!("a bundled response file is JSON: {e}"))
+}
+
+/// A number sent as a JSON number or a numeric string: clients send conids and quantities both
+/// ways (ibind sends strings) and IBKR takes either.
+pub(super) fn number(value: &Value) -> Option<f64> {
+    value
+        .as_f64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 pub(super) fn now_ms(now: SystemTime) -> u64 {
@@ -99,6 +113,8 @@ pub(crate) const ACCOUNT: &str = "DU1234567";
 struct Call<'a> {
     config: &'a super::MockConfig,
     session: &'a mut Session,
+    /// The account's orders and fills, shared by every session.
+    account: &'a mut Account,
     /// The pattern's `{…}` parts, in order.
     params: Vec<&'a str>,
     query: &'a [(String, String)],
@@ -147,9 +163,11 @@ pub(crate) fn serves(method: &str, path: &str) -> bool {
 }
 
 /// Answers a request whose OAuth and pacing checks passed.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn answer(
     state: &State,
     session: &mut Session,
+    account: &mut Account,
     method: &Method,
     path: &str,
     query: &[(String, String)],
@@ -217,6 +235,7 @@ pub(super) fn answer(
     let mut call = Call {
         config: &state.config,
         session,
+        account,
         params,
         query,
         body,

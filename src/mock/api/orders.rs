@@ -1,16 +1,18 @@
 //! Orders as simulated paper trading: place (with IBKR's confirmation question and
 //! `/iserver/reply/{id}`), what-if, modify, cancel, live orders, order status and trades. A
 //! marketable order fills at once at the quote's bid or ask; others stay `PreSubmitted`. Fills
-//! move the account's cash and positions (`accounts`). Shapes from the 2026 recordings
+//! move the account's cash and positions (`book`). Shapes from the 2026 recordings
 //! (`tests/data/ibkr-recorded/*order*`, `*reply*`, `*trades*`); each handler names its file.
+//! Refusal texts without a recorded body are the mock's own wording (docs/mock.md lists them).
 
 use std::sync::LazyLock;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{ACCOUNT, Call, Needs, Reply, Route, bad_request, now_ms, refused, reply};
-use crate::mock::data;
+use super::book::Book;
+use super::{ACCOUNT, Call, Needs, Reply, Route, bad_request, now_ms, number, refused, reply, template};
+use crate::mock::data::{self, Contract};
 use crate::mock::state::{Order, OrderStatus, OrderTicket, OrderType};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -65,7 +67,9 @@ pub(super) const ROUTES: &[Route] = &[
 ];
 
 /// IBKR's confirmation question for an order on a contract without market data: id `o354`,
-/// text as recorded in 2026 (`POST-iserver-account-acct-orders-reply.json`).
+/// text as recorded in 2026 (`POST-iserver-account-acct-orders-reply.json`). When IBKR asks it
+/// is not recorded; the mock asks when the session has no market-data subscription for the
+/// contract, which is what the text says.
 const NO_MARKET_DATA: (&str, &str) = (
     "o354",
     "You are submitting an order without market data. We strongly recommend against this as it may result in erroneous and unexpected trades.\nAre you sure you want to submit this order?",
@@ -77,29 +81,19 @@ const MAX_WORKING_PER_SIDE: usize = 15;
 /// Time-in-force values IBKR's order body takes.
 const TIFS: [&str; 6] = ["DAY", "GTC", "IOC", "OPG", "PAX", "OVT"];
 
-static STATUS: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../responses/order-status.json"))
-        .unwrap_or_else(|e| unreachable!("a bundled response file is JSON: {e}"))
-});
+static STATUS: LazyLock<Value> = LazyLock::new(|| template(include_str!("../responses/order-status.json")));
 
 /// A refusal of the order body: what IBKR answers and why.
 struct Invalid(Reply);
 
-/// A number sent as a JSON number or a numeric string (ibind sends conids and quantities both
-/// ways; IBKR takes either).
-fn number(value: &Value) -> Option<f64> {
-    value
-        .as_f64()
-        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
-}
-
-/// Reads one order object. A wrong `orderType` gets IBKR's bare 500 (ibind#108: `"LIMIT"`
-/// answered `500 :: Internal Server Error ::` with an empty body).
+/// Reads one order object. A wrong `orderType` gets a bare 500, as in ibind#108, where
+/// `"LIMIT"` answered `500 :: Internal Server Error ::` with an empty body (that request had
+/// other oddities too, so the cause is the thread's reading, not proven).
 fn ticket(order: &Value) -> Result<OrderTicket, Invalid> {
     let conid = number(&order["conid"])
         .or_else(|| order["conidex"].as_str().and_then(|c| c.parse().ok()))
         .map(|c| c as u64)
-        .filter(|c| data::by_conid(*c).is_some() || *c >= 1_000_000)
+        .filter(|c| Contract::by_conid(*c).is_some())
         .ok_or_else(|| Invalid(bad_request("Invalid contract id")))?;
     let order_type_text = order["orderType"].as_str().unwrap_or("");
     let order_type = OrderType::parse(order_type_text).ok_or_else(|| {
@@ -135,7 +129,6 @@ fn ticket(order: &Value) -> Result<OrderTicket, Invalid> {
         quantity,
         order_type,
         price,
-        aux_price: number(&order["auxPrice"]),
         tif,
         outside_rth: order["outsideRTH"].as_bool().unwrap_or(false),
         client_id: order["cOID"].as_str().map(str::to_owned),
@@ -151,9 +144,9 @@ fn tickets(body: &[u8]) -> Result<Vec<OrderTicket>, Invalid> {
     orders.iter().map(ticket).collect()
 }
 
-/// Where a ticket fills now, if it is marketable.
+/// Where a ticket fills now, if it is marketable. Stop orders never trigger in the mock.
 fn fill_price(ticket: &OrderTicket) -> Option<f64> {
-    let quote = data::quote(ticket.conid);
+    let quote = data::quote(ticket.conid)?;
     let touch = if ticket.buy { quote.ask } else { quote.bid };
     let marketable = match ticket.order_type {
         OrderType::Market | OrderType::Midprice => true,
@@ -165,10 +158,17 @@ fn fill_price(ticket: &OrderTicket) -> Option<f64> {
     marketable.then_some(touch)
 }
 
+/// IBKR's answer to a placed order: its id (a string here, a number in status and cancel, as
+/// recorded) and `PreSubmitted`, as every recorded placement says; a fill shows in status,
+/// live orders and trades.
+fn placed(id: u64) -> Value {
+    json!({"order_id": id.to_string(), "order_status": OrderStatus::PreSubmitted.name(), "encrypt_message": "1"})
+}
+
 /// Places tickets and answers as IBKR does after a placement or a confirmed question.
 fn submit(call: &mut Call<'_>, tickets: Vec<OrderTicket>) -> Reply {
     let now = call.now;
-    let book = &mut call.session.orders;
+    let book = &mut call.account.orders;
     let mut answers = Vec::new();
     for ticket in tickets {
         let fill = fill_price(&ticket);
@@ -185,19 +185,15 @@ fn submit(call: &mut Call<'_>, tickets: Vec<OrderTicket>) -> Reply {
             placed: now,
             fill,
         });
-        // `order_id` is a string here and a number in status and cancel, as recorded.
-        answers.push(json!({"order_id": id.to_string(), "order_status": status.name(), "encrypt_message": "1"}));
+        answers.push(placed(id));
     }
     reply(StatusCode::OK, Value::Array(answers))
 }
 
-/// A reply id in the shape IBKR uses (a UUID), unique within the mock.
-fn question_id(call: &Call<'_>, count: usize) -> String {
-    let seed = format!("{}{count}{}", call.session.session_id, now_ms(call.now));
-    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let hex = format!("{hash:016x}{:016x}", hash.rotate_left(29) ^ count as u64);
+/// A reply id in the shape IBKR uses (a UUID), from the session and a counter that only grows.
+fn question_id(session_id: &str, count: u64) -> String {
+    let session = u64::from_str_radix(session_id.get(..16).unwrap_or("0"), 16).unwrap_or(0);
+    let hex = format!("{session:016x}{count:016x}");
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -219,11 +215,12 @@ fn place(call: &mut Call<'_>) -> Reply {
     if let Some(refusal) = too_many_working(call, &tickets) {
         return refusal;
     }
+    let session_id = call.session.session_id.clone();
     let brokerage = call.brokerage();
     if tickets.iter().any(|t| !brokerage.subscribed.contains_key(&t.conid)) {
-        let count = brokerage.questions.len();
-        let id = question_id(call, count);
-        call.brokerage().questions.insert(id.clone(), tickets);
+        brokerage.questions_asked += 1;
+        let id = question_id(&session_id, brokerage.questions_asked);
+        brokerage.questions.insert(id.clone(), tickets);
         let (message_id, text) = NO_MARKET_DATA;
         return reply(
             StatusCode::OK,
@@ -237,31 +234,28 @@ fn place(call: &mut Call<'_>) -> Reply {
     submit(call, tickets)
 }
 
-/// The working-order limit IBKR applies per contract and side.
+/// The working-order limit IBKR applies per contract and side: a 200 with an error object.
 fn too_many_working(call: &Call<'_>, tickets: &[OrderTicket]) -> Option<Reply> {
-    let ticket = tickets.first()?;
+    let text = working_limit(call, tickets.first()?)?;
+    Some(reply(StatusCode::OK, json!({"error": text})).with_note("working-order limit"))
+}
+
+/// The mock's wording of IBKR's working-order limit (the recording's text was redacted), when
+/// the ticket's contract and side are at it.
+fn working_limit(call: &Call<'_>, ticket: &OrderTicket) -> Option<String> {
     let working = call
-        .session
+        .account
         .orders
         .orders
         .iter()
         .filter(|o| o.status.working() && o.ticket.conid == ticket.conid && o.ticket.buy == ticket.buy)
         .count();
     (working >= MAX_WORKING_PER_SIDE).then(|| {
-        refused(
-            StatusCode::OK,
-            json!({"error": working_limit_text(ticket)}),
-            "working-order limit: IBKR refuses with 200 and an error object",
+        format!(
+            "The account already has the maximum of {MAX_WORKING_PER_SIDE} working {} orders for this contract.",
+            if ticket.buy { "buy" } else { "sell" }
         )
     })
-}
-
-/// The mock's wording of IBKR's working-order limit (the recording's text was redacted).
-fn working_limit_text(ticket: &OrderTicket) -> String {
-    format!(
-        "The account already has the maximum of {MAX_WORKING_PER_SIDE} working {} orders for this contract.",
-        if ticket.buy { "buy" } else { "sell" }
-    )
 }
 
 /// `POST /iserver/reply/{id}` with `{"confirmed": true}` places the held orders; `false`
@@ -291,7 +285,8 @@ fn answer_question(call: &mut Call<'_>) -> Reply {
 }
 
 /// `POST /iserver/account/{acct}/orders/whatif` (recording `…-orders-whatif.json`): margin and
-/// position effects without placing anything; errors and warnings ride along in a 200.
+/// position effects on the account as it stands, without placing anything; errors and warnings
+/// ride along in a 200. The margin rates are the mock's (25% initial, 20% maintenance).
 fn whatif(call: &mut Call<'_>) -> Reply {
     let tickets = match tickets(call.body) {
         Ok(tickets) => tickets,
@@ -300,30 +295,29 @@ fn whatif(call: &mut Call<'_>) -> Reply {
     let Some(ticket) = tickets.first() else {
         return bad_request("the body needs an \"orders\" array");
     };
-    let quote = data::quote(ticket.conid);
+    let Some(quote) = data::quote(ticket.conid) else {
+        return bad_request("Invalid contract id");
+    };
+    let multiplier = Contract::by_conid(ticket.conid).map_or(1.0, |c| c.multiplier());
     let price = ticket.price.unwrap_or(if ticket.buy { quote.ask } else { quote.bid });
-    let amount = price * ticket.quantity;
-    let held: f64 = call
-        .session
-        .orders
-        .fills()
-        .filter(|(conid, _, _)| *conid == ticket.conid)
-        .map(|(_, q, _)| q)
-        .sum();
+    let amount = price * ticket.quantity * multiplier;
+    let book = Book::of(&call.account.orders);
+    let (held, equity) = (book.position(ticket.conid), book.net_liquidation());
     let change = if ticket.buy { ticket.quantity } else { -ticket.quantity };
+    let initial = 0.25 * book.positions_value().abs();
+    let maintenance = 0.2 * book.positions_value().abs();
     let money = |x: f64| data::with_separators(x.abs().round() as u64);
-    let error = too_many_working(call, &tickets).map(|_| working_limit_text(ticket));
+    let error = working_limit(call, ticket);
     let warn = (!call.brokerage().subscribed.contains_key(&ticket.conid)).then(|| {
         "21/You are trying to submit an order without having market data for this instrument. IB strongly recommends against this kind of blind trading which may result in erroneous or unexpected trades.".to_owned()
     });
-    let equity = 100_000.0;
     reply(
         StatusCode::OK,
         json!({
             "amount": {"amount": format!("{} USD ({} Shares)", money(amount), ticket.quantity), "commission": "1 USD", "total": format!("{} USD", money(amount + 1.0))},
-            "equity": {"current": money(equity), "change": money(amount * 0.001), "after": money(equity - amount * 0.001)},
-            "initial": {"current": money(equity * 0.1), "change": money(amount * 0.25), "after": money(equity * 0.1 + amount * 0.25)},
-            "maintenance": {"current": money(equity * 0.08), "change": money(amount * 0.25), "after": money(equity * 0.08 + amount * 0.25)},
+            "equity": {"current": money(equity), "change": money(1.0), "after": money(equity - 1.0)},
+            "initial": {"current": money(initial), "change": money(0.25 * amount), "after": money(initial + 0.25 * amount)},
+            "maintenance": {"current": money(maintenance), "change": money(0.2 * amount), "after": money(maintenance + 0.2 * amount)},
             "position": {"current": held.to_string(), "change": change.to_string(), "after": (held + change).to_string()},
             "warn": warn, "warns": warn.iter().collect::<Vec<_>>(),
             "error": error, "errors": error.iter().collect::<Vec<_>>(),
@@ -331,27 +325,30 @@ fn whatif(call: &mut Call<'_>) -> Reply {
             "action": error.as_ref().map(|_| "order_submit_issue"),
             "order_id": error.as_ref().map(|_| format!("{:x}.{:x}.01.01", now_ms(call.now), ticket.conid)),
             "cqe": {
-                "post_payload": {"snapshots": [{"balances": {"USD": format!("{equity:.2}"), "BASE": format!("{equity:.2}")}}], "side": if ticket.buy { "b" } else { "s" }},
+                "post_payload": {"snapshots": [{"balances": {"USD": format!("{:.2}", book.cash), "BASE": format!("{:.2}", book.cash)}}], "side": if ticket.buy { "b" } else { "s" }},
                 "request_method": "POST"
             }
         }),
     )
 }
 
-/// The order an `{id}` path parameter names, as IBKR refuses a missing one (recording
-/// `DELETE-…-order-id-nonexistent.json`: 400 with IBKR's documented text).
+/// IBKR's 400 for an order id it does not have (its documented text; recording
+/// `DELETE-…-order-id-nonexistent.json` has the status).
+fn no_such_order(id: &str, why: &str) -> Reply {
+    refused(
+        StatusCode::BAD_REQUEST,
+        json!({"error": format!("OrderID {id} doesn't exist")}),
+        why,
+    )
+}
+
+/// The order an `{id}` path parameter names.
 fn order_id(call: &Call<'_>, index: usize) -> Result<u64, Reply> {
     let text = call.params.get(index).copied().unwrap_or("");
     text.parse::<u64>()
         .ok()
-        .filter(|id| call.session.orders.get(*id).is_some())
-        .ok_or_else(|| {
-            refused(
-                StatusCode::BAD_REQUEST,
-                json!({"error": format!("OrderID {text} doesn't exist")}),
-                "no such order in this account",
-            )
-        })
+        .filter(|id| call.account.orders.get(*id).is_some())
+        .ok_or_else(|| no_such_order(text, "no such order in this account"))
 }
 
 /// `POST /iserver/account/{acct}/order/{id}` with the whole order object, not wrapped
@@ -366,7 +363,7 @@ fn modify(call: &mut Call<'_>) -> Reply {
         Ok(ticket) => ticket,
         Err(Invalid(refusal)) => return refusal,
     };
-    let Some(order) = call.session.orders.get_mut(id).filter(|o| o.status.working()) else {
+    let Some(order) = call.account.orders.get_mut(id).filter(|o| o.status.working()) else {
         return bad_request("the order is no longer working");
     };
     order.fill = fill_price(&ticket);
@@ -374,10 +371,7 @@ fn modify(call: &mut Call<'_>) -> Reply {
         order.status = OrderStatus::Filled;
     }
     order.ticket = ticket;
-    reply(
-        StatusCode::OK,
-        json!([{"order_id": id.to_string(), "order_status": order.status.name(), "encrypt_message": "1"}]),
-    )
+    reply(StatusCode::OK, json!([placed(id)]))
 }
 
 /// `DELETE /iserver/account/{acct}/order/{id}` (recording `DELETE-…-order-id.json`): the
@@ -387,12 +381,8 @@ fn cancel(call: &mut Call<'_>) -> Reply {
         Ok(id) => id,
         Err(refusal) => return refusal,
     };
-    let Some(order) = call.session.orders.get_mut(id).filter(|o| o.status.working()) else {
-        return refused(
-            StatusCode::BAD_REQUEST,
-            json!({"error": format!("OrderID {id} doesn't exist")}),
-            "the order is filled or cancelled already",
-        );
+    let Some(order) = call.account.orders.get_mut(id).filter(|o| o.status.working()) else {
+        return no_such_order(&id.to_string(), "the order is filled or cancelled already");
     };
     order.status = OrderStatus::Cancelled;
     reply(
@@ -409,110 +399,112 @@ fn live_orders(call: &mut Call<'_>) -> Reply {
         return reply(StatusCode::OK, json!({"orders": [], "snapshot": false}))
             .with_note("first live-orders call of the session: IBKR answers an empty list; ask again");
     }
-    let rows: Vec<Value> = call.session.orders.orders.iter().map(order_row).collect();
+    let rows: Vec<Value> = call.account.orders.orders.iter().map(order_row).collect();
     reply(StatusCode::OK, json!({"orders": rows, "snapshot": false}))
 }
 
-fn describe(order: &Order) -> String {
-    let ticket = &order.ticket;
-    let side = if ticket.buy { "Buy" } else { "Sell" };
-    let price = ticket.price.map(|p| format!(" {p:.2}")).unwrap_or_default();
-    format!(
-        "{side} {} {}{price}, {}",
-        ticket.quantity,
-        ticket.order_type.display(),
-        ticket.tif
-    )
+/// What listings, status and trades say about an order, computed once.
+struct Facts {
+    contract: Contract,
+    filled: f64,
+    side: &'static str,
+    description: String,
+    limit_price: String,
+}
+
+impl Facts {
+    fn of(order: &Order) -> Option<Self> {
+        let ticket = &order.ticket;
+        let contract = Contract::by_conid(ticket.conid)?;
+        let side = if ticket.buy { "Buy" } else { "Sell" };
+        let price = ticket.price.map(|p| format!(" {p:.2}")).unwrap_or_default();
+        Some(Self {
+            contract,
+            filled: if order.fill.is_some() { ticket.quantity } else { 0.0 },
+            side: if ticket.buy { "B" } else { "S" },
+            description: format!(
+                "{side} {} {}{price}, {}",
+                ticket.quantity,
+                ticket.order_type.display(),
+                ticket.tif
+            ),
+            limit_price: ticket.price.map(|p| format!("{p:.2}")).unwrap_or_default(),
+        })
+    }
 }
 
 fn order_row(order: &Order) -> Value {
+    let Some(facts) = Facts::of(order) else {
+        return Value::Null;
+    };
     let ticket = &order.ticket;
-    let quote = data::quote(ticket.conid);
-    let instrument = data::by_conid(ticket.conid);
-    let filled = if order.fill.is_some() { ticket.quantity } else { 0.0 };
+    let contract = &facts.contract;
     json!({
         "acct": ACCOUNT, "account": ACCOUNT, "conidex": ticket.conid.to_string(), "conid": ticket.conid,
-        "orderId": order.id, "cashCcy": "USD", "sizeAndFills": format!("{filled}/{}", ticket.quantity),
-        "orderDesc": describe(order), "description1": quote.symbol, "ticker": quote.symbol,
-        "secType": instrument.map_or("OPT", |i| i.kind.sec_type()),
-        "listingExchange": instrument.map_or("SMART", |i| i.exchange),
-        "remainingQuantity": ticket.quantity - filled, "filledQuantity": filled, "totalSize": ticket.quantity,
-        "companyName": instrument.map_or(quote.symbol, |i| i.company), "status": order.status.name(),
+        "orderId": order.id, "cashCcy": "USD", "sizeAndFills": format!("{}/{}", facts.filled, ticket.quantity),
+        "orderDesc": facts.description, "description1": contract.symbol(), "ticker": contract.symbol(),
+        "secType": contract.sec_type(), "listingExchange": contract.exchange(),
+        "remainingQuantity": ticket.quantity - facts.filled, "filledQuantity": facts.filled, "totalSize": ticket.quantity,
+        "companyName": contract.name(), "status": order.status.name(),
         "order_ccp_status": if order.status.working() { "Submitted" } else { order.status.name() },
-        "origOrderType": ticket.order_type.display().to_ascii_uppercase().replace(' ', "_"),
-        "supportsTaxOpt": "1", "lastExecutionTime": yymmddhhmmss(order.placed),
+        "origOrderType": ticket.order_type.status_name(),
+        "supportsTaxOpt": "1", "lastExecutionTime": compact_time(order.placed),
         "orderType": ticket.order_type.display(), "bgColor": "#FFFFFF", "fgColor": "#0000CC",
         "order_ref": ticket.client_id.clone().unwrap_or_default(),
         "timeInForce": ticket.tif, "lastExecutionTime_r": now_ms(order.placed),
         "side": if ticket.buy { "BUY" } else { "SELL" },
-        "price": ticket.price.map(|p| format!("{p:.2}")).unwrap_or_default(),
+        "price": facts.limit_price,
         "outsideRTH": ticket.outside_rth
     })
 }
 
 /// IBKR's compact time, `yymmddHHMMSS` in UTC.
-fn yymmddhhmmss(at: std::time::SystemTime) -> String {
-    let (year, month, day) = crate::calendar::civil(at);
-    let seconds = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
-    format!(
-        "{:02}{month:02}{day:02}{:02}{:02}{:02}",
-        year % 100,
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
+fn compact_time(at: std::time::SystemTime) -> String {
+    let (year, month, day, hour, minute, second) = crate::calendar::clock(at);
+    format!("{:02}{month:02}{day:02}{hour:02}{minute:02}{second:02}", year % 100)
 }
 
 /// `GET /iserver/account/order/status/{id}`: snake_case, numbers as strings, side `B`/`S`
 /// (recording `GET-iserver-account-order-status-id.json`, kept in `responses/order-status.json`).
 fn status(call: &mut Call<'_>) -> Reply {
-    let id = match order_id(call, 0) {
-        Ok(id) => id,
+    let order = match order_id(call, 0) {
+        Ok(id) => call.account.orders.get(id),
         Err(refusal) => return refusal,
     };
-    let Some(order) = call.session.orders.get(id) else {
-        return bad_request("no such order");
+    let Some((order, facts)) = order.and_then(|o| Facts::of(o).map(|f| (o, f))) else {
+        return bad_request("the order's contract is unknown");
     };
     let ticket = &order.ticket;
-    let quote = data::quote(ticket.conid);
-    let instrument = data::by_conid(ticket.conid);
-    let filled = if order.fill.is_some() { ticket.quantity } else { 0.0 };
-    let description = describe(order);
+    let contract = &facts.contract;
     let mut body = STATUS.clone();
     for (key, value) in [
         ("account", json!(ACCOUNT)),
         ("order_clearing_account", json!(ACCOUNT)),
-        ("order_id", json!(id)),
+        ("order_id", json!(order.id)),
         ("conid", json!(ticket.conid)),
         ("conidex", json!(ticket.conid.to_string())),
-        ("symbol", json!(quote.symbol)),
-        ("contract_description_1", json!(quote.symbol)),
-        ("company_name", json!(instrument.map_or(quote.symbol, |i| i.company))),
-        ("listing_exchange", json!(instrument.map_or("SMART", |i| i.exchange))),
-        ("sec_type", json!(instrument.map_or("OPT", |i| i.kind.sec_type()))),
-        ("side", json!(if ticket.buy { "B" } else { "S" })),
+        ("symbol", json!(contract.symbol())),
+        ("contract_description_1", json!(contract.symbol())),
+        ("company_name", json!(contract.name())),
+        ("listing_exchange", json!(contract.exchange())),
+        ("sec_type", json!(contract.sec_type())),
+        ("side", json!(facts.side)),
         ("size", json!(format!("{:.1}", ticket.quantity))),
         ("total_size", json!(format!("{:.1}", ticket.quantity))),
-        ("cum_fill", json!(format!("{filled:.1}"))),
-        ("size_and_fills", json!(format!("{filled}/{}", ticket.quantity))),
-        (
-            "limit_price",
-            json!(ticket.price.map(|p| format!("{p:.2}")).unwrap_or_default()),
-        ),
+        ("cum_fill", json!(format!("{:.1}", facts.filled))),
+        ("size_and_fills", json!(format!("{}/{}", facts.filled, ticket.quantity))),
+        ("limit_price", json!(facts.limit_price)),
         ("order_status", json!(order.status.name())),
-        (
-            "order_type",
-            json!(ticket.order_type.display().to_ascii_uppercase().replace(' ', "_")),
-        ),
+        ("order_type", json!(ticket.order_type.status_name())),
         ("tif", json!(ticket.tif)),
         ("outside_rth", json!(ticket.outside_rth)),
-        ("order_time", json!(yymmddhhmmss(order.placed))),
-        ("order_description", json!(description)),
+        ("order_time", json!(compact_time(order.placed))),
+        ("order_description", json!(facts.description)),
         (
             "order_description_with_contract",
-            json!(description.replacen(' ', &format!(" {} ", quote.symbol), 2)),
+            json!(facts.description.replacen(' ', &format!(" {} ", contract.symbol()), 2)),
         ),
-        ("request_id", json!(id.to_string())),
+        ("request_id", json!(order.id.to_string())),
         ("cannot_cancel_order", json!(!order.status.working())),
     ] {
         body[key] = value;
@@ -520,37 +512,34 @@ fn status(call: &mut Call<'_>) -> Reply {
     reply(StatusCode::OK, body)
 }
 
-/// `GET /iserver/account/trades`: the session's fills, newest first. Only an empty list was
-/// ever recorded (`GET-iserver-account-trades-empty.json`); a row has the keys of IBKR's
-/// documented example (cpapi-v1 reference, "Trades", read 2026-11-30).
+/// `GET /iserver/account/trades`: the fills, newest first. Only an empty list was ever
+/// recorded (`GET-iserver-account-trades-empty.json`); a row has the keys of IBKR's documented
+/// example (cpapi-v1 reference, "Trades", read 2026-11-30).
 fn trades(call: &mut Call<'_>) -> Reply {
     let rows: Vec<Value> = call
-        .session
+        .account
         .orders
         .orders
         .iter()
         .rev()
         .filter_map(|order| {
             let price = order.fill?;
-            let ticket = &order.ticket;
-            let quote = data::quote(ticket.conid);
-            let instrument = data::by_conid(ticket.conid);
-            let (year, month, day) = crate::calendar::civil(order.placed);
-            let seconds = order.placed.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) % 86_400;
+            let facts = Facts::of(order)?;
+            let (ticket, contract) = (&order.ticket, &facts.contract);
+            let (year, month, day, hour, minute, second) = crate::calendar::clock(order.placed);
             let verb = if ticket.buy { "Bot" } else { "Sold" };
             Some(json!({
                 "execution_id": format!("{:08x}.{:08x}.01.01", order.id, ticket.conid),
-                "symbol": quote.symbol, "supports_tax_opt": "1", "side": if ticket.buy { "B" } else { "S" },
-                "order_description": format!("{verb} {} @ {price:.2} on {}", ticket.quantity, instrument.map_or("SMART", |i| i.exchange)),
-                "trade_time": format!("{year:04}{month:02}{day:02}-{:02}:{:02}:{:02}", seconds / 3600, seconds % 3600 / 60, seconds % 60),
+                "symbol": contract.symbol(), "supports_tax_opt": "1", "side": facts.side,
+                "order_description": format!("{verb} {} @ {price:.2} on {}", ticket.quantity, contract.exchange()),
+                "trade_time": format!("{year:04}{month:02}{day:02}-{hour:02}:{minute:02}:{second:02}"),
                 "trade_time_r": now_ms(order.placed), "size": ticket.quantity, "price": format!("{price:.2}"),
-                "order_ref": ticket.client_id.clone().unwrap_or_default(), "submitter": "<user>",
-                "exchange": instrument.map_or("SMART", |i| i.exchange), "commission": "1.00",
-                "net_amount": (price * ticket.quantity * 100.0).round() / 100.0,
+                "order_ref": ticket.client_id.clone().unwrap_or_default(), "submitter": "mockuser1",
+                "exchange": contract.exchange(), "commission": "1.00",
+                "net_amount": (price * ticket.quantity * contract.multiplier() * 100.0).round() / 100.0,
                 "account": ACCOUNT, "accountCode": ACCOUNT, "account_allocation_name": ACCOUNT,
-                "company_name": instrument.map_or(quote.symbol, |i| i.company),
-                "contract_description_1": quote.symbol, "sec_type": instrument.map_or("OPT", |i| i.kind.sec_type()),
-                "listing_exchange": instrument.map_or("SMART", |i| i.exchange), "conid": ticket.conid,
+                "company_name": contract.name(), "contract_description_1": contract.symbol(),
+                "sec_type": contract.sec_type(), "listing_exchange": contract.exchange(), "conid": ticket.conid,
                 "conidEx": ticket.conid.to_string(), "clearing_id": "IB", "clearing_name": "IB",
                 "liquidation_trade": "0", "is_event_trading": "0"
             }))

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::{Call, Needs, Reply, Route, refused, reply};
+use super::{Call, Needs, Reply, Route, refused, reply, template};
 use crate::mock::data::{self, Kind};
 
 pub(super) const ROUTES: &[Route] = &[
@@ -25,10 +25,7 @@ pub(super) const ROUTES: &[Route] = &[
     },
 ];
 
-static PARAMS: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../responses/scanner-params.json"))
-        .unwrap_or_else(|e| unreachable!("a bundled response file is JSON: {e}"))
-});
+static PARAMS: LazyLock<Value> = LazyLock::new(|| template(include_str!("../responses/scanner-params.json")));
 
 fn params(_: &mut Call<'_>) -> Reply {
     reply(StatusCode::OK, PARAMS.clone())
@@ -58,8 +55,8 @@ fn run(call: &mut Call<'_>) -> Reply {
         .iter()
         .filter(|i| i.kind == Kind::Stock)
         .map(|i| {
-            let quote = data::quote(i.conid);
-            (i, (quote.last - quote.prior_close) / quote.prior_close)
+            let change = data::quote(i.conid).map_or(0.0, |q| (q.last - q.prior_close) / q.prior_close);
+            (i, change)
         })
         .collect();
     stocks.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -91,7 +91,6 @@ fn tickle(call: &mut Call<'_>) -> Reply {
     let mut iserver_status = auth_status(call.session.brokerage.is_some(), call.session.competing);
     if let Some(map) = iserver_status.as_object_mut() {
         map.remove("fail");
-        map.remove("hardware_info");
     }
     reply(
         StatusCode::OK,

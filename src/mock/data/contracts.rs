@@ -114,14 +114,6 @@ pub fn futures(symbols: &str) -> Value {
     Value::Object(out)
 }
 
-/// IBKR's `type` for a stock-like instrument.
-fn stock_type(instrument: &Instrument) -> &'static str {
-    match instrument.kind {
-        Kind::Etf => "ETF",
-        _ => "COMMON",
-    }
-}
-
 /// One `GET /trsrv/secdef?conids=…` entry (recording `GET-trsrv-secdef.json`).
 pub fn trsrv_secdef(instrument: &Instrument) -> Value {
     let future = instrument.kind == Kind::Future;
@@ -132,7 +124,7 @@ pub fn trsrv_secdef(instrument: &Instrument) -> Value {
         "group": null, "putOrCall": null, "sector": null, "sectorGroup": null, "strike": "0",
         "ticker": instrument.symbol, "undConid": if future { ES_UNDERLYING } else { 0 },
         "multiplier": if future { 50.0 } else { 0.0 },
-        "type": stock_type(instrument), "hasOptions": matches!(instrument.kind, Kind::Stock | Kind::Etf),
+        "type": instrument.kind.type_name(), "hasOptions": matches!(instrument.kind, Kind::Stock | Kind::Etf),
         "fullName": instrument.symbol, "isUS": true, "isEventContract": false,
         "listingExchange": instrument.exchange, "countryCode": "US"
     })

@@ -2,7 +2,10 @@
 //! period and bar rules (cpapi-v1 reference, "Market Data History", read 2026-11-30:
 //! https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/#md-history): periods
 //! `{1-30}min`, `{1-8}h`, `{1-1000}d`, `{1-792}w`, `{1-182}m`, `{1-15}y`; bars `1min` … `1m`;
-//! at most 1000 points. Keys and types as recorded (`GET-iserver-marketdata-history.json`). A
+//! "max of 1000 data points". Bars fall in trading time only: weekdays, 09:30-16:00 New York
+//! time, or 04:00-20:00 with `outsideRth=true`; a day of 1-minute bars is 390 of them. A
+//! request for more than 1000 gets the most recent 1000 (the reference names the limit, not what
+//! happens above it: the mock's choice). Keys and types as recorded (`GET-iserver-marketdata-history.json`). A
 //! period IBKR cannot read is not refused: it answered 200 in a 2026 recording, and a user who
 //! measured it live found a default window of about 84 bars instead (stephus182/ibkr_core_mcp,
 //! `client.py`, "verified live 2026-07-06": https://github.com/stephus182/ibkr_core_mcp).
@@ -17,15 +20,6 @@ use super::Instrument;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryError {
     Bar(String),
-    /// The period holds more bars than IBKR serves at once.
-    TooManyPoints(u64),
-}
-
-/// A parsed bar size.
-#[derive(Debug, Clone, Copy)]
-pub struct Bars {
-    /// Seconds per bar.
-    pub seconds: u64,
 }
 
 /// Periods: unit, largest count, seconds per unit (a month as 30 days, a year as 365).
@@ -80,18 +74,79 @@ fn bar_seconds(bar: &str) -> Option<u64> {
     BAR_SIZES.iter().find(|(b, _)| *b == bar).map(|(_, s)| *s)
 }
 
-/// The history answer for `instrument`, ending at `now`.
-pub fn history(instrument: &Instrument, period: &str, bar: &str, now: SystemTime) -> Result<Value, HistoryError> {
-    let bars = Bars {
-        seconds: bar_seconds(bar).ok_or_else(|| HistoryError::Bar(bar.to_owned()))?,
+/// Seconds after midnight New York time, and whether that day is a weekday, for a UTC time.
+/// Daylight saving from the second Sunday of March to the first Sunday of November.
+fn new_york(t: u64) -> (u64, bool) {
+    use crate::calendar::{civil_from_days, days_from_civil, weekday_of};
+    let sunday_on_or_after = |year: i64, month: u32, day: u32| {
+        let days = days_from_civil(year, month, day);
+        days + i64::from((6 + 7 - weekday_of(days)) % 7)
     };
-    let points = period_seconds(period).map_or(DEFAULT_POINTS, |span| span.div_ceil(bars.seconds).max(1));
-    if points > MAX_POINTS {
-        return Err(HistoryError::TooManyPoints(points));
+    let (year, _, _) = civil_from_days((t / 86_400) as i64);
+    let summer_from = (sunday_on_or_after(year, 3, 8) * 86_400 + 7 * 3600) as u64;
+    let summer_until = (sunday_on_or_after(year, 11, 1) * 86_400 + 6 * 3600) as u64;
+    let offset = if (summer_from..summer_until).contains(&t) {
+        4 * 3600
+    } else {
+        5 * 3600
+    };
+    let local = t - offset;
+    (local % 86_400, weekday_of((local / 86_400) as i64) < 5)
+}
+
+/// Whether a bar starting at `t` lies in trading time.
+fn open_at(t: u64, outside_rth: bool) -> bool {
+    let (second, weekday) = new_york(t);
+    let (from, to) = if outside_rth {
+        (4 * 3600, 20 * 3600)
+    } else {
+        (9 * 3600 + 1800, 16 * 3600)
+    };
+    weekday && (from..to).contains(&second)
+}
+
+/// Start times of the bars, oldest first: intraday bars in trading time covering the period's
+/// trading time (a day counts one session), longer bars one per weekday, week or month.
+fn bar_times(period: Option<u64>, bar: u64, outside_rth: bool, now: u64) -> Vec<u64> {
+    let session = if outside_rth { 16 * 3600 } else { 6 * 3600 + 1800 };
+    let wanted = match period {
+        // Minutes and hours are trading time; days and longer count sessions.
+        Some(span) if span < 86_400 => span.div_ceil(bar),
+        Some(span) if bar < 86_400 => (span / 86_400 * 5 / 7).max(1) * session / bar,
+        Some(span) => (span / bar * if bar == 86_400 { 5 } else { 7 } / 7).max(1),
+        None => DEFAULT_POINTS,
     }
+    .clamp(1, MAX_POINTS);
+    let mut times = Vec::with_capacity(wanted as usize);
+    let mut t = now - now % bar;
+    // Bounded: even the sparsest walk (1-minute bars over a long weekend) ends within a week.
+    while (times.len() as u64) < wanted && t > bar {
+        let keep = if bar < 86_400 {
+            open_at(t, outside_rth)
+        } else {
+            bar > 86_400 || new_york(t + 43_200).1
+        };
+        if keep {
+            times.push(t);
+        }
+        t -= bar;
+    }
+    times.reverse();
+    times
+}
+
+/// The history answer for `instrument`, ending at `now`.
+pub fn history(
+    instrument: &Instrument,
+    period: &str,
+    bar: &str,
+    outside_rth: bool,
+    now: SystemTime,
+) -> Result<Value, HistoryError> {
+    let bar_length = bar_seconds(bar).ok_or_else(|| HistoryError::Bar(bar.to_owned()))?;
     let now_s = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let last_start = now_s - now_s % bars.seconds;
-    let first_start = last_start.saturating_sub((points - 1) * bars.seconds);
+    let times = bar_times(period_seconds(period), bar_length, outside_rth, now_s);
+    let points = times.len() as u64;
     let scale = 10f64.powi(instrument.decimals as i32);
     let round = |p: f64| (p * scale).round() / scale;
     // A gentle wave whose last close is the snapshot's last price.
@@ -112,11 +167,12 @@ pub fn history(instrument: &Instrument, period: &str, bar: &str, now: SystemTime
         volume += v;
         data.push(json!({
             "o": o, "c": c, "h": h, "l": l, "v": v,
-            "t": (first_start + i * bars.seconds) * 1000
+            "t": times[i as usize] * 1000
         }));
     }
     let price_factor = 10u64.pow(instrument.decimals as u32);
-    let minutes = points * bars.seconds / 60;
+    let minutes = points * bar_length / 60;
+    let first_start = times.first().copied().unwrap_or(now_s);
     let (year, month, day) =
         crate::calendar::civil(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(first_start));
     let seconds_of_day = first_start % 86_400;
@@ -135,10 +191,12 @@ pub fn history(instrument: &Instrument, period: &str, bar: &str, now: SystemTime
         "high": format!("{}/{volume:.2}/{minutes}", (high * price_factor as f64).round()),
         "low": format!("{}/{volume:.2}/{minutes}", (low * price_factor as f64).round()),
         "timePeriod": period,
-        "barLength": bars.seconds,
-        "mdAvailability": "S",
-        "mktDataDelay": 0,
-        "outsideRth": false,
+        "barLength": bar_length,
+        // Delayed, as the snapshot's 6509 says for the mock's paper account (recording notes:
+        // "mdAvailability 'S'/'D'; mktDataDelay 900 for delayed").
+        "mdAvailability": "D",
+        "mktDataDelay": 900,
+        "outsideRth": outside_rth,
         "volumeFactor": 1,
         "priceDisplayRule": 1,
         "priceDisplayValue": instrument.decimals.to_string(),
@@ -159,32 +217,60 @@ mod tests {
         SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
     }
 
+    /// Monday 2026-11-30 21:00 UTC (16:00 in New York, after the close).
+    const MONDAY_EVENING: u64 = 1_796_072_400;
+
     #[test]
-    fn bars_end_at_the_last_price_and_follow_the_rules() {
-        let body = history(&ARM, "1d", "5min", at(1_795_507_200)).unwrap();
+    fn bars_end_at_the_last_price_in_trading_time() {
+        let body = history(&ARM, "1d", "5min", false, at(MONDAY_EVENING)).unwrap();
         let data = body["data"].as_array().unwrap();
-        assert_eq!(data.len(), 288);
+        assert_eq!(data.len(), 78, "a 6.5-hour session of 5-minute bars");
         assert_eq!(data.last().unwrap()["c"], json!(ARM.last));
         assert!(data.windows(2).all(|w| w[1]["t"].as_u64() > w[0]["t"].as_u64()));
         for bar in data {
             let (h, l) = (bar["h"].as_f64().unwrap(), bar["l"].as_f64().unwrap());
             assert!(h >= bar["o"].as_f64().unwrap() && h >= bar["c"].as_f64().unwrap() && l <= h);
+            assert!(open_at(bar["t"].as_u64().unwrap() / 1000, false));
         }
+        // IBKR's own example, a day of 1-minute bars: one session, 390 bars, not a refusal.
+        let minutes = history(&ARM, "1d", "1min", false, at(MONDAY_EVENING)).unwrap();
+        assert_eq!(minutes["data"].as_array().unwrap().len(), 390);
+        let extended = history(&ARM, "1d", "1min", true, at(MONDAY_EVENING)).unwrap();
+        assert_eq!(extended["data"].as_array().unwrap().len(), 960);
+        // A week of days is five sessions; more than 1000 bars gives the latest 1000.
         assert_eq!(
-            history(&ARM, "2d", "7min", at(0)),
+            history(&ARM, "1w", "1d", false, at(MONDAY_EVENING)).unwrap()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(
+            history(&ARM, "30d", "1min", false, at(MONDAY_EVENING)).unwrap()["data"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1000
+        );
+        assert_eq!(
+            history(&ARM, "2d", "7min", false, at(0)),
             Err(HistoryError::Bar("7min".into()))
         );
-        let unread = history(&ARM, "6M", "1d", at(1_795_507_200)).unwrap();
+        let unread = history(&ARM, "6M", "1d", false, at(MONDAY_EVENING)).unwrap();
         assert_eq!(
             unread["data"].as_array().unwrap().len(),
             84,
             "a default window, as measured live"
         );
         assert!(!period_is_valid("31min") && !period_is_valid("INVALID") && period_is_valid("30min"));
-        assert_eq!(
-            history(&ARM, "1000d", "1min", at(0)),
-            Err(HistoryError::TooManyPoints(1_440_000))
-        );
-        assert!(history(&ARM, "15y", "1m", at(1_795_507_200)).is_ok());
+        assert!(history(&ARM, "15y", "1m", false, at(MONDAY_EVENING)).is_ok());
+    }
+
+    #[test]
+    fn new_york_time_follows_daylight_saving() {
+        // 2026-07-01 13:30 UTC is 09:30 EDT; 2026-12-01 14:30 UTC is 09:30 EST.
+        assert_eq!(new_york(1_782_912_600), (9 * 3600 + 1800, true));
+        assert_eq!(new_york(1_796_135_400), (9 * 3600 + 1800, true));
+        assert!(!open_at(1_796_135_400 - 60, false) && open_at(1_796_135_400, false));
     }
 }

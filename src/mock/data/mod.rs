@@ -10,7 +10,7 @@ mod quotes;
 
 pub use contracts::{contract_info, futures, info_and_rules, schedule, search, trsrv_secdef, trsrv_stocks};
 pub use history::{HistoryError, history, period_is_valid};
-pub use options::{ARM_AUG25_143_C, ARM_AUG25_145_C, info, parse_month, strikes};
+pub use options::{ARM_AUG25_143_C, ARM_AUG25_145_C, OptionContract, info, option_by_conid, parse_month, strikes};
 pub use quotes::{AVAILABILITY, Quote, Stage, abbreviate, field_value, quote, snapshot_entry, with_separators};
 
 /// What kind of contract an instrument is.
@@ -23,6 +23,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// IBKR's `type` of a stock-like contract; none for the others.
+    pub fn type_name(self) -> Option<&'static str> {
+        match self {
+            Kind::Stock => Some("COMMON"),
+            Kind::Etf => Some("ETF"),
+            Kind::Future | Kind::Forex => None,
+        }
+    }
+
     /// IBKR's `secType` / `assetClass`.
     pub fn sec_type(self) -> &'static str {
         match self {
@@ -142,6 +151,69 @@ pub fn stock_by_symbol(symbol: &str) -> Option<&'static Instrument> {
 /// Any instrument by conid.
 pub fn by_conid(conid: u64) -> Option<&'static Instrument> {
     INSTRUMENTS.iter().find(|i| i.conid == conid)
+}
+
+/// Anything the mock quotes and trades: an instrument of the table or an option of a chain.
+#[derive(Debug, Clone, Copy)]
+pub enum Contract {
+    Instrument(&'static Instrument),
+    Option(OptionContract),
+}
+
+impl Contract {
+    /// The contract a conid names, if the mock knows it.
+    pub fn by_conid(conid: u64) -> Option<Self> {
+        by_conid(conid)
+            .map(Contract::Instrument)
+            .or_else(|| option_by_conid(conid).map(Contract::Option))
+    }
+
+    /// The symbol IBKR shows: an option's is its underlying's.
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            Contract::Instrument(i) => i.symbol,
+            Contract::Option(o) => o.underlying.symbol,
+        }
+    }
+
+    /// The name in listings: the company, or the option as IBKR describes it (`ARM AUG 22 '25 143 Call`).
+    pub fn name(&self) -> String {
+        match self {
+            Contract::Instrument(i) => i.company.to_owned(),
+            Contract::Option(o) => format!("{} {}", o.underlying.symbol, o.description()),
+        }
+    }
+
+    pub fn sec_type(&self) -> &'static str {
+        match self {
+            Contract::Instrument(i) => i.kind.sec_type(),
+            Contract::Option(_) => "OPT",
+        }
+    }
+
+    /// IBKR's `type` in positions and `/trsrv/secdef`: `COMMON` or `ETF` for stocks, else null.
+    pub fn type_name(&self) -> Option<&'static str> {
+        match self {
+            Contract::Instrument(i) => i.kind.type_name(),
+            Contract::Option(_) => None,
+        }
+    }
+
+    pub fn exchange(&self) -> &'static str {
+        match self {
+            Contract::Instrument(i) => i.exchange,
+            Contract::Option(_) => "SMART",
+        }
+    }
+
+    /// What one unit is worth per point of price: 100 for options, 50 for ES, else 1.
+    pub fn multiplier(&self) -> f64 {
+        match self {
+            Contract::Instrument(i) if i.kind == Kind::Future => 50.0,
+            Contract::Instrument(_) => 1.0,
+            Contract::Option(_) => 100.0,
+        }
+    }
 }
 
 /// A stock or ETF by conid.

@@ -60,22 +60,97 @@ pub fn strikes(conid: u64, month: &str, searched: bool) -> Option<Value> {
     Some(json!({"call": list, "put": list}))
 }
 
-/// A stable synthetic conid for an option that has no real one in this mock.
-fn option_conid(underlying: u64, expiry: &str, strike: f64, right: char) -> u64 {
-    if underlying == ARM.conid && expiry == "20250822" && right == 'C' {
-        if strike == 143.0 {
-            return ARM_AUG25_143_C;
-        }
-        if strike == 145.0 {
-            return ARM_AUG25_145_C;
+/// An option the mock quotes and trades: every conid `secdef/info` hands out decodes to one.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionContract {
+    pub underlying: &'static Instrument,
+    /// Expiry as `yyyymmdd`.
+    pub expiry: u32,
+    pub strike: f64,
+    /// `C` or `P`.
+    pub right: char,
+}
+
+impl OptionContract {
+    /// IBKR's description of it, as `secdef/info`'s `desc2` and order rows write it:
+    /// `AUG 22 '25 143 Call`.
+    pub fn description(&self) -> String {
+        let (year, month, day) = (self.expiry / 10_000, self.expiry / 100 % 100, self.expiry % 100);
+        format!(
+            "{} {day:02} '{:02} {} {}",
+            MONTH_CODES[month as usize - 1],
+            year % 100,
+            format_strike(self.strike),
+            if self.right == 'C' { "Call" } else { "Put" }
+        )
+    }
+}
+
+/// The guide's two options keep their real conids.
+const GUIDE_OPTIONS: [(u64, u32, f64); 2] = [
+    (ARM_AUG25_143_C, 20_250_822, 143.0),
+    (ARM_AUG25_145_C, 20_250_822, 145.0),
+];
+
+/// Synthetic option conids: 700000000 plus the underlying's place in the table, the expiry's day
+/// number since 2020-01-01, twice the strike and the right, packed so that a conid decodes back
+/// to its contract (9 digits, as IBKR's).
+const OPTION_BASE: u64 = 700_000_000;
+const EPOCH_2020: i64 = 18_262;
+
+fn option_conid(contract: &OptionContract) -> u64 {
+    if contract.underlying.conid == ARM.conid && contract.right == 'C' {
+        for (conid, expiry, strike) in GUIDE_OPTIONS {
+            if contract.expiry == expiry && contract.strike == strike {
+                return conid;
+            }
         }
     }
-    // FNV-1a over the description, folded into IBKR's 9-digit range.
-    let text = format!("{underlying}{expiry}{strike}{right}");
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    700_000_000 + hash % 200_000_000
+    let index = super::INSTRUMENTS
+        .iter()
+        .position(|i| i.conid == contract.underlying.conid)
+        .unwrap_or(0) as u64;
+    let (y, m, d) = (
+        contract.expiry / 10_000,
+        contract.expiry / 100 % 100,
+        contract.expiry % 100,
+    );
+    let days = (crate::calendar::days_from_civil(i64::from(y), m, d) - EPOCH_2020).clamp(0, 4095) as u64;
+    let strike = ((contract.strike * 2.0).round() as u64).min(4095);
+    OPTION_BASE + (((index * 4096 + days) * 4096 + strike) * 2 + u64::from(contract.right == 'P'))
+}
+
+/// The option a conid names, if the mock handed it out.
+pub fn option_by_conid(conid: u64) -> Option<OptionContract> {
+    if let Some((_, expiry, strike)) = GUIDE_OPTIONS.iter().find(|(c, _, _)| *c == conid) {
+        return Some(OptionContract {
+            underlying: &ARM,
+            expiry: *expiry,
+            strike: *strike,
+            right: 'C',
+        });
+    }
+    let code = conid.checked_sub(OPTION_BASE)?;
+    let right = if code % 2 == 1 { 'P' } else { 'C' };
+    let strike = (code / 2 % 4096) as f64 / 2.0;
+    let days = (code / 2 / 4096 % 4096) as i64;
+    let index = (code / 2 / 4096 / 4096) as usize;
+    let underlying = super::INSTRUMENTS
+        .get(index)
+        .filter(|i| i.kind != super::Kind::Future && i.kind != super::Kind::Forex)?;
+    let (year, month, day) = crate::calendar::civil_from_days(EPOCH_2020 + days);
+    let contract = OptionContract {
+        underlying,
+        expiry: year as u32 * 10_000 + month * 100 + day,
+        strike,
+        right,
+    };
+    // Only what `info` would list: a listed strike on a listed expiry, and the same conid back.
+    let listed = strike_list(underlying).contains(&strike)
+        && expiries(year as u32, month, underlying.weeklies)
+            .iter()
+            .any(|(_, d)| *d == day);
+    (listed && option_conid(&contract) == conid).then_some(contract)
 }
 
 /// The expiries the mock lists for a month: every Friday for a chain with weeklies, else the
@@ -91,8 +166,14 @@ pub(super) fn expiries(year: u32, month: u32, weeklies: bool) -> Vec<(String, u3
 }
 
 /// `GET /iserver/secdef/info`: always an array; one element per expiry and right.
+///
+/// Only `MMMYY` months: a `YYYYMM` month, which strikes accept, answered 400 here in 2026
+/// (`GET-iserver-secdef-info-bad-month.json`).
 pub fn info(conid: u64, month: &str, strike: f64, right: Option<char>) -> Option<Value> {
     let stock = stock_by_conid(conid)?;
+    if month.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (year, month_number) = parse_month(month)?;
     if !strike_list(stock).contains(&strike) {
         return Some(json!([]));
@@ -104,11 +185,16 @@ pub fn info(conid: u64, month: &str, strike: f64, right: Option<char>) -> Option
         None => &['C', 'P'],
     };
     let mut out = Vec::new();
-    for (expiry, day) in expiries(year, month_number, stock.weeklies) {
+    for (expiry, _) in expiries(year, month_number, stock.weeklies) {
         for &r in rights {
-            let month_name = &month[..3].to_ascii_uppercase();
+            let contract = OptionContract {
+                underlying: stock,
+                expiry: expiry.parse().unwrap_or_default(),
+                strike,
+                right: r,
+            };
             out.push(json!({
-                "conid": option_conid(conid, &expiry, strike, r),
+                "conid": option_conid(&contract),
                 "symbol": stock.symbol,
                 "secType": "OPT",
                 "exchange": "SMART",
@@ -119,7 +205,7 @@ pub fn info(conid: u64, month: &str, strike: f64, right: Option<char>) -> Option
                 "cusip": null,
                 "coupon": "No Coupon",
                 "desc1": stock.symbol,
-                "desc2": format!("{month_name} {day:02} '{} {} {}", &month[3..], format_strike(strike), if r == 'C' { "Call" } else { "Put" }),
+                "desc2": contract.description(),
                 "maturityDate": expiry,
                 "multiplier": "100",
                 "tradingClass": stock.symbol,

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::by_conid;
+use super::Contract;
 
 /// Market-data availability (field 6509) on the mock's paper account: Delayed, snapshot
 /// Permitted, Book. Recorded for a paper account without live subscriptions in 2026
@@ -41,16 +41,17 @@ pub struct Quote {
     pub prior_close: f64,
 }
 
-/// The quote for a conid: instruments from the table (spread one tick, day range proportional
-/// to the price); any other conid is quoted as an option with a price near 1.65 and sizes in
-/// the hundreds (so a size read as a price stands out: 598 vs 1.65).
-pub fn quote(conid: u64) -> Quote {
-    match by_conid(conid) {
-        Some(instrument) => {
+/// The quote for a conid the mock knows: instruments from the table (spread one tick, day range
+/// proportional to the price), and the options `secdef/info` hands out, priced from their
+/// underlying (intrinsic value plus a time value that fades away from the money) with sizes in
+/// the hundreds, so a size read as a price stands out (598 vs 1.51). `None` for any other conid.
+pub fn quote(conid: u64) -> Option<Quote> {
+    match Contract::by_conid(conid)? {
+        Contract::Instrument(instrument) => {
             let last = instrument.last;
             let tick = 10f64.powi(-(instrument.decimals as i32));
             let range = last / 100.0;
-            Quote {
+            Some(Quote {
                 symbol: instrument.symbol,
                 decimals: instrument.decimals,
                 last,
@@ -64,13 +65,20 @@ pub fn quote(conid: u64) -> Quote {
                 high: last + 1.4 * range,
                 low: last - 1.6 * range,
                 prior_close: last - 0.6 * range,
-            }
+            })
         }
-        None => {
-            let cents = (conid % 40) as f64 / 100.0;
-            let last = 1.45 + cents;
-            Quote {
-                symbol: "OPT",
+        Contract::Option(option) => {
+            let (spot, strike) = (option.underlying.last, option.strike);
+            let intrinsic = if option.right == 'C' {
+                spot - strike
+            } else {
+                strike - spot
+            }
+            .max(0.0);
+            let time = (spot * 0.012 * (-(spot - strike).abs() / (0.1 * spot)).exp()).max(0.05);
+            let last = ((intrinsic + time) * 100.0).round() / 100.0;
+            Some(Quote {
+                symbol: option.underlying.symbol,
                 decimals: 2,
                 last,
                 bid: last - 0.03,
@@ -81,9 +89,9 @@ pub fn quote(conid: u64) -> Quote {
                 volume: 1_234,
                 open: last - 0.2,
                 high: last + 0.31,
-                low: last - 0.27,
+                low: (last - 0.27).max(0.01),
                 prior_close: last - 0.12,
-            }
+            })
         }
     }
 }
@@ -159,8 +167,9 @@ pub fn snapshot_entry(conid: u64, fields: &[String], stage: Stage, updated_ms: u
     entry.insert("server_id".into(), json!(SERVER_ID));
     entry.insert("6119".into(), json!(SERVER_ID));
     entry.insert("6509".into(), json!(AVAILABILITY));
-    if stage == Stage::Full {
-        let quote = quote(conid);
+    if stage == Stage::Full
+        && let Some(quote) = quote(conid)
+    {
         for id in fields {
             if let Some(value) = field_value(id, &quote) {
                 entry.insert(id.clone(), Value::String(value));

@@ -54,7 +54,7 @@ fn expiries_are_fridays_with_weeklies_where_they_trade() {
 fn one_universe() {
     let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_507_200);
     for instrument in &INSTRUMENTS {
-        let quote = quote(instrument.conid);
+        let quote = quote(instrument.conid).unwrap();
         assert_eq!(quote.symbol, instrument.symbol);
         assert!(
             (quote.bid - instrument.last).abs() / instrument.last < 0.001,
@@ -65,7 +65,7 @@ fn one_universe() {
         assert_eq!(secdef["conid"], json!(instrument.conid));
         assert_eq!(secdef["name"], json!(instrument.company));
         assert_eq!(contract_info(instrument)["con_id"], json!(instrument.conid));
-        let bars = history(instrument, "1w", "1d", now).unwrap();
+        let bars = history(instrument, "1w", "1d", false, now).unwrap();
         assert_eq!(
             bars["data"].as_array().unwrap().last().unwrap()["c"],
             json!(instrument.last)
@@ -84,6 +84,28 @@ fn one_universe() {
     }
     assert_eq!(futures("ES")["ES"][0]["conid"], json!(ES_DEC26.conid));
     assert_eq!(search("ES")[0]["conid"], json!(ES_UNDERLYING.to_string()));
+}
+
+/// Option conids decode to the contract `info` listed, and nothing else decodes.
+#[test]
+fn option_conids_name_their_contract() {
+    let listed = info(ARM.conid, "SEP26", 145.0, None).unwrap();
+    for row in listed.as_array().unwrap() {
+        let conid = row["conid"].as_u64().unwrap();
+        let option = option_by_conid(conid).unwrap_or_else(|| panic!("{row}"));
+        assert_eq!(option.strike, 145.0);
+        assert_eq!(option.expiry.to_string(), row["maturityDate"].as_str().unwrap());
+        assert_eq!(option.right.to_string(), row["right"].as_str().unwrap());
+        assert_eq!(option.description(), row["desc2"].as_str().unwrap());
+    }
+    let guide = option_by_conid(ARM_AUG25_143_C).unwrap();
+    assert_eq!((guide.expiry, guide.strike, guide.right), (20_250_822, 143.0, 'C'));
+    for unknown in [0, 1, 999_999_999, 700_000_001, 812_345_678] {
+        assert!(Contract::by_conid(unknown).is_none(), "{unknown}");
+        assert!(quote(unknown).is_none());
+    }
+    let price = quote(ARM_AUG25_143_C).unwrap();
+    assert!(price.ask < 5.0 && price.ask_size == 598, "{price:?}");
 }
 
 #[test]
