@@ -432,7 +432,11 @@ async fn history_scanner_and_contracts_follow_ibkrs_rules() {
     );
     assert_eq!(history("1d", "7min", "265598").await.status, 400);
     let most = history("1000d", "1min", "265598").await;
-    assert_eq!(most.json().unwrap()["data"].as_array().unwrap().len(), 1000, "the latest 1000 bars");
+    assert_eq!(
+        most.json().unwrap()["data"].as_array().unwrap().len(),
+        1000,
+        "the latest 1000 bars"
+    );
     assert_eq!(history("1d", "1h", "999999999").await.status, 400);
 
     let params = call(&client, Method::GET, "/iserver/scanner/params", &[], None)
@@ -568,5 +572,10 @@ async fn a_restart_ends_every_session() {
     assert_eq!(restarted.status, 503);
     let after = call(&client, Method::POST, "/iserver/auth/status", &[], None).await;
     assert_eq!(after.status, 401, "the old live session token is gone");
+    let tickle = call(&client, Method::POST, "/tickle", &[], None).await;
+    assert_eq!(
+        (tickle.status, tickle.json().unwrap()),
+        (200, json!({"error": "no session"}))
+    );
     mock.stop().await;
 }

@@ -27,6 +27,10 @@ pub(crate) struct MockArgs {
     /// Requests per second per session before 429 and the penalty box.
     #[arg(long, default_value_t = 10)]
     pub(crate) rate_limit: u32,
+    /// No pacing at all: no rate limit, no per-endpoint limits, no penalty box (for clients
+    /// that do not pace themselves, in tests).
+    #[arg(long, conflicts_with_all = ["rate_limit", "penalty_box"])]
+    pub(crate) no_pacing: bool,
     /// How long a session that went over --rate-limit gets 429 (IBKR: 10 minutes).
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub(crate) penalty_box: std::time::Duration,
@@ -56,7 +60,7 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
     config.activate_at = args.activate_at;
     config.faults = args.faults;
     config.idle_timeout = args.idle_timeout;
-    config.rate_limit = args.rate_limit;
+    config.rate_limit = if args.no_pacing { u32::MAX } else { args.rate_limit };
     config.penalty_box = args.penalty_box;
     config.warm_up = args.warm_up;
     config.slow_delay = args.slow_delay;

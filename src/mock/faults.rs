@@ -28,8 +28,9 @@ pub enum FaultKind {
     /// `/iserver/accounts` answers `{}` (ibeam#40) and other `/iserver` calls `Init session
     /// first` (ibeam#117) until `ssodh/init` takes the session back.
     Competing,
-    /// IBKR restarts: this request gets 503 (ibeam#242, after maintenance) and every session
-    /// is gone, so the client needs a new live session token.
+    /// IBKR restarts: this request gets 503 (ibeam#266, at the nightly reset) and every session
+    /// is gone: `/tickle` then answers 200 `{"error":"no session"}` (ibeam#242, ibeam#268) and
+    /// other calls 401, until the client gets a new live session token.
     Restart,
 }
 

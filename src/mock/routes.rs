@@ -233,6 +233,15 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         }
     };
     let Some(session) = session else {
+        if route.trim_end_matches('/') == "/tickle" {
+            // Users saw this when their session was gone, e.g. after IBKR's maintenance
+            // (ibeam#242, ibeam#268).
+            return refused(
+                StatusCode::OK,
+                json!({"error": "no session"}),
+                "no session: get a new live session token",
+            );
+        }
         return refused(
             StatusCode::UNAUTHORIZED,
             json!({"error": auth::INVALID_SIGNATURE}),

@@ -199,7 +199,7 @@ pub(super) fn answer(
                 "",
             ),
         }
-        .with_note("competing session: POST /iserver/auth/ssodh/init with compete true takes it back");
+        .with_note("competing session: POST /iserver/auth/ssodh/init takes it back");
     }
     if needs_bridge && session.brokerage.is_none() {
         return bad_request("no bridge").with_note("no brokerage session: POST /iserver/auth/ssodh/init first");

@@ -22,7 +22,10 @@ const OTHER_LISTINGS: [(u64, u64, &str); 2] = [(756_733, 38_709_152, "MEXI"), (8
 /// `GET /iserver/secdef/search?symbol=…`: an array, one row per listing; conids are strings
 /// here (and integers in `/secdef/info`), as on IBKR. The main listing has its option months
 /// and a CFD; other listings only their exchange; IBM also its bonds, as IBKR's example shows.
-/// `ES` answers with the index and its futures months. Unknown symbols give an empty array.
+/// `ES` answers with the index and its futures months. A symbol IBKR does not know gets an
+/// object, not a list (ibkr-conduit's 2026 E2E notes: it broke their array parsing; see
+/// `GET-iserver-secdef-search-unknown-symbol.json`); its content is not recorded, so the mock's
+/// is empty.
 pub fn search(symbol: &str) -> Value {
     if symbol.eq_ignore_ascii_case(ES_DEC26.symbol) {
         return json!([{
@@ -39,7 +42,7 @@ pub fn search(symbol: &str) -> Value {
         }]);
     }
     let Some(stock) = stock_by_symbol(symbol) else {
-        return json!([]);
+        return json!({});
     };
     let mut rows = vec![json!({
         "conid": stock.conid.to_string(),
