@@ -54,11 +54,12 @@ pub struct MockConfig {
     pub faults: Vec<Fault>,
     /// A brokerage session without requests for this long is dropped (IBKR: about 5-6 minutes).
     pub idle_timeout: Duration,
-    /// Requests per second per session before 429 (IBKR documents 10). `u32::MAX` turns pacing
-    /// off altogether: no per-endpoint limits and no penalty box either.
+    /// Requests per second before 429: 10 by default, the cpapi-v1 reference's figure (the newer
+    /// guide allows 50 for OAuth sessions). `u32::MAX` turns pacing off altogether: no
+    /// per-endpoint limits and no penalty box either.
     pub rate_limit: u32,
-    /// How long a session that broke the rate limit is refused (IBKR documents 10 minutes; an
-    /// older page says 15).
+    /// How long a consumer that broke the rate limit is refused: 10 minutes by default, the newer
+    /// guide's figure (the cpapi-v1 reference says 15).
     pub penalty_box: Duration,
     /// How long after a conid's first snapshot its prices arrive; in between, rows carry only
     /// the markers (`_updated`, `server_id`, 6119, 6509).

@@ -1,7 +1,9 @@
-//! IBKR's pacing, per session: a global rate, slower limits on some endpoints, and the penalty
-//! box for a session that broke the global rate. Limits from the cpapi-v1 reference's "Pacing
-//! Limitations" table (https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/#pacing-limitations,
-//! read 2026-11-30); the box's length is `MockConfig::penalty_box` (10 minutes in the newer guide).
+//! IBKR's pacing, per consumer: a global rate, slower limits on some endpoints, and the penalty
+//! box for a consumer that broke the global rate. The per-endpoint limits are the cpapi-v1
+//! reference's "Pacing Limitations" table
+//! (https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/#pacing-limitations, read
+//! 2026-11-30). The rate and the box's length are `MockConfig` settings, because IBKR's pages
+//! disagree on both (docs/mock.md, "Pacing").
 
 use std::time::{Duration, Instant};
 

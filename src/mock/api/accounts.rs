@@ -76,6 +76,12 @@ pub(super) const ROUTES: &[Route] = &[
     },
     Route {
         methods: &["GET"],
+        pattern: "/portfolio/positions/{conid}",
+        needs: Needs::Session,
+        handler: positions_by_conid,
+    },
+    Route {
+        methods: &["GET"],
         pattern: "/portfolio/{acct}/allocation",
         needs: Needs::Session,
         handler: allocation,
@@ -238,6 +244,58 @@ fn position(call: &mut Call<'_>) -> Reply {
         // IBKR: 200 with an empty body for a conid the account does not hold.
         None => reply(StatusCode::OK, Value::Null).with_note("no position in this conid: IBKR answers 200, empty"),
     }
+}
+
+/// The 21 keys of a position row in IBKR's compact form, which `/portfolio/positions/{conid}`
+/// answers (recording `GET-portfolio-positions-conid.json`).
+const COMPACT_ROW: [&str; 21] = [
+    "acctId",
+    "conid",
+    "contractDesc",
+    "position",
+    "mktPrice",
+    "mktValue",
+    "currency",
+    "avgCost",
+    "avgPrice",
+    "realizedPnl",
+    "unrealizedPnl",
+    "exchs",
+    "expiry",
+    "putOrCall",
+    "multiplier",
+    "strike",
+    "exerciseStyle",
+    "conExchMap",
+    "assetClass",
+    "undConid",
+    "model",
+];
+
+/// `GET /portfolio/positions/{conid}`: the position keyed by account id, in the compact row
+/// form, under the account and the same id with a `C` suffix, as recorded (the second row has
+/// `strike` as a number and `multiplier` null). For a conid the account does not hold the mock
+/// answers `{}`: nothing records that case.
+fn positions_by_conid(call: &mut Call<'_>) -> Reply {
+    let conid = call.params.first().and_then(|c| c.parse::<u64>().ok());
+    let book = Book::of(&call.account.orders);
+    let Some(holding) = book.holdings.iter().find(|h| Some(h.conid) == conid) else {
+        return reply(StatusCode::OK, json!({}));
+    };
+    let mut row = position_row(holding);
+    if let Some(map) = row.as_object_mut() {
+        map.retain(|key, _| COMPACT_ROW.contains(&key.as_str()));
+    }
+    let mut second = row.clone();
+    second["acctId"] = json!(format!("{ACCOUNT}C"));
+    second["strike"] = json!(
+        second["strike"]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    );
+    second["multiplier"] = Value::Null;
+    reply(StatusCode::OK, json!({ACCOUNT: [row], format!("{ACCOUNT}C"): [second]}))
 }
 
 fn allocation(call: &mut Call<'_>) -> Reply {

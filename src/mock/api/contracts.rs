@@ -38,6 +38,18 @@ pub(super) const ROUTES: &[Route] = &[
         needs: Needs::Brokerage,
         handler: info_and_rules,
     },
+    Route {
+        methods: &["POST"],
+        pattern: "/iserver/contract/rules",
+        needs: Needs::Brokerage,
+        handler: rules,
+    },
+    Route {
+        methods: &["GET"],
+        pattern: "/iserver/contract/{conid}/algos",
+        needs: Needs::Brokerage,
+        handler: algos,
+    },
     // No recording shows trsrv without a brokerage session; the mock serves it with the OAuth
     // session alone because it lies outside `/iserver`, the bridge that "no bridge" is about.
     Route {
@@ -126,6 +138,32 @@ fn info_and_rules(call: &mut Call<'_>) -> Reply {
     match path_instrument(call) {
         Some(instrument) => reply(StatusCode::OK, data::info_and_rules(instrument)),
         None => bad_request("Invalid contract id"),
+    }
+}
+
+/// `POST /iserver/contract/rules {"conid": …, "isBuy": …}`: the `rules` object of
+/// info-and-rules; an unknown conid (0 in the recording) is 400.
+fn rules(call: &mut Call<'_>) -> Reply {
+    let conid = serde_json::from_slice::<serde_json::Value>(call.body)
+        .ok()
+        .and_then(|b| super::number(&b["conid"]))
+        .map(|c| c as u64);
+    match conid.and_then(data::by_conid) {
+        Some(instrument) => reply(StatusCode::OK, data::info_and_rules(instrument)["rules"].clone()),
+        None => bad_request("Invalid contract id"),
+    }
+}
+
+/// `GET /iserver/contract/{conid}/algos`: IBKR's algos for a stock (its documented example's
+/// list); an unknown conid answers 503, as recorded, not 400 as info does.
+fn algos(call: &mut Call<'_>) -> Reply {
+    match path_instrument(call).filter(|i| matches!(i.kind, data::Kind::Stock | data::Kind::Etf)) {
+        Some(_) => reply(StatusCode::OK, data::algos()),
+        None => super::refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::Value::Null,
+            "unknown conid: IBKR answers 503 here",
+        ),
     }
 }
 

@@ -16,7 +16,8 @@ const ES_CONTRACTS: [(u64, u32, u32); 2] = [
 
 /// Other listings search returns after the main one: (main conid, conid, exchange). SPY's
 /// Mexican listing is in the 2026 search recording (`GET-iserver-secdef-search.json`); IBM's
-/// London listing in IBKR's documented search example (`ibkr-api-shapes.md` §7).
+/// London listing and bonds in IBKR's documented search example
+/// (`GET-iserver-secdef-search-ibm.json`).
 const OTHER_LISTINGS: [(u64, u64, &str); 2] = [(756_733, 38_709_152, "MEXI"), (8314, 41_645_598, "LSE")];
 
 /// `GET /iserver/secdef/search?symbol=…`: an array, one row per listing; conids are strings
@@ -210,4 +211,18 @@ pub fn schedule(instrument: &Instrument) -> Value {
         "timezone": "America/New_York",
         "schedules": days
     }])
+}
+
+/// `GET /iserver/contract/{conid}/algos` for a stock: IBKR's documented example (cpapi-v1
+/// reference, "Search Algo Params by Contract ID", read 2026-11-30); no 200 is recorded.
+pub fn algos() -> Value {
+    json!({"algos": [
+        {"name": "Adaptive", "id": "Adaptive"},
+        {"name": "Arrival Price", "id": "ArrivalPx"},
+        {"name": "Close Price", "id": "ClosePx"},
+        {"name": "DarkIce", "id": "DarkIce"},
+        {"name": "Accumulate/Distribute", "id": "AD"},
+        {"name": "TWAP", "id": "Twap"},
+        {"name": "VWAP", "id": "Vwap"}
+    ]})
 }

@@ -8,7 +8,7 @@ mod history;
 mod options;
 mod quotes;
 
-pub use contracts::{contract_info, futures, info_and_rules, schedule, search, trsrv_secdef, trsrv_stocks};
+pub use contracts::{algos, contract_info, futures, info_and_rules, schedule, search, trsrv_secdef, trsrv_stocks};
 pub use history::{HistoryError, history, period_is_valid};
 pub use options::{ARM_AUG25_143_C, ARM_AUG25_145_C, OptionContract, info, option_by_conid, parse_month, strikes};
 pub use quotes::{AVAILABILITY, Quote, Stage, abbreviate, field_value, quote, snapshot_entry, with_separators};
@@ -90,8 +90,11 @@ pub const ES_DEC26: Instrument = Instrument {
 /// The ES index conid futures point to (`underlyingConid` in the same recording).
 pub const ES_UNDERLYING: u64 = 11_004_968;
 
-/// Every instrument. Conids are IBKR's: stocks from `ibkr-api-shapes.md` and the recordings;
-/// EUR.USD (IDEALPRO) 12087792 as public Web API clients' paper tests use it (`docs/mock.md`).
+/// Every instrument. Conids are IBKR's: ARM from the user guide, AAPL, IBM and SPY from the
+/// recordings (`tests/data/ibkr-recorded/`), ES as above, and EUR.USD 12087792 from an IBKR
+/// Flex Query trade a user posted (https://github.com/portfolio-performance/portfolio/issues/4831,
+/// 2025-06, read 2026-11-30: `symbol="EUR.USD" conid="12087792" assetCategory="CASH"`, traded
+/// at 1.15742). Prices are the mock's, at realistic levels.
 pub const INSTRUMENTS: [Instrument; 6] = [
     ARM,
     Instrument {
