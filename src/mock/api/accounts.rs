@@ -182,7 +182,7 @@ fn summary(call: &mut Call<'_>) -> Reply {
         ("equitywithloanvalue", liquidation),
         ("availablefunds", cash),
         ("excessliquidity", cash),
-        ("buyingpower", 4.0 * cash),
+        ("buyingpower", account.buying_power()),
     ] {
         if let Some(entry) = body.get_mut(key) {
             entry["amount"] = json!(round2(amount));
@@ -325,15 +325,15 @@ fn iserver_summary(call: &mut Call<'_>) -> Reply {
     }
     let account = Book::of(&call.account.orders);
     let (cash, liquidation) = (round2(account.cash), round2(account.net_liquidation()));
-    let margin = round2(0.25 * account.positions_value());
     reply(
         StatusCode::OK,
         json!({
             "accountType": "", "status": "", "balance": cash, "SMA": cash,
-            "buyingPower": round2(4.0 * account.cash), "availableFunds": cash, "excessLiquidity": cash,
+            "buyingPower": round2(account.buying_power()), "availableFunds": cash, "excessLiquidity": cash,
             "netLiquidationValue": liquidation, "equityWithLoanValue": liquidation, "regTLoan": 0.0,
             "securitiesGVP": round2(account.positions_value()), "totalCashValue": cash, "accruedInterest": 0.0,
-            "regTMargin": 0.0, "initialMargin": margin, "maintenanceMargin": margin,
+            "regTMargin": 0.0, "initialMargin": round2(account.initial_margin()),
+            "maintenanceMargin": round2(account.maintenance_margin()),
             "cashBalances": [{"currency": "USD", "balance": cash, "settledCash": cash}]
         }),
     )

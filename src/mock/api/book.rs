@@ -113,6 +113,20 @@ impl Book {
         self.cash + self.positions_value()
     }
 
+    /// Margin and buying power by the mock's simple rules (IBKR's depend on the product and
+    /// the account): 25% initial and 20% maintenance margin on positions, buying power 4× cash.
+    pub fn initial_margin(&self) -> f64 {
+        0.25 * self.positions_value().abs()
+    }
+
+    pub fn maintenance_margin(&self) -> f64 {
+        0.2 * self.positions_value().abs()
+    }
+
+    pub fn buying_power(&self) -> f64 {
+        4.0 * self.cash
+    }
+
     /// The position in a conid, signed; 0 when there is none.
     pub fn position(&self, conid: u64) -> f64 {
         self.holdings

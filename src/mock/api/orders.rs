@@ -286,7 +286,7 @@ fn answer_question(call: &mut Call<'_>) -> Reply {
 
 /// `POST /iserver/account/{acct}/orders/whatif` (recording `…-orders-whatif.json`): margin and
 /// position effects on the account as it stands, without placing anything; errors and warnings
-/// ride along in a 200. The margin rates are the mock's (25% initial, 20% maintenance).
+/// ride along in a 200. Margins by the book's rules.
 fn whatif(call: &mut Call<'_>) -> Reply {
     let tickets = match tickets(call.body) {
         Ok(tickets) => tickets,
@@ -304,8 +304,7 @@ fn whatif(call: &mut Call<'_>) -> Reply {
     let book = Book::of(&call.account.orders);
     let (held, equity) = (book.position(ticket.conid), book.net_liquidation());
     let change = if ticket.buy { ticket.quantity } else { -ticket.quantity };
-    let initial = 0.25 * book.positions_value().abs();
-    let maintenance = 0.2 * book.positions_value().abs();
+    let (initial, maintenance) = (book.initial_margin(), book.maintenance_margin());
     let money = |x: f64| data::with_separators(x.abs().round() as u64);
     let error = working_limit(call, ticket);
     let warn = (!call.brokerage().subscribed.contains_key(&ticket.conid)).then(|| {

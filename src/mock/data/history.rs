@@ -173,20 +173,14 @@ pub fn history(
     let price_factor = 10u64.pow(instrument.decimals as u32);
     let minutes = points * bar_length / 60;
     let first_start = times.first().copied().unwrap_or(now_s);
-    let (year, month, day) =
-        crate::calendar::civil(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(first_start));
-    let seconds_of_day = first_start % 86_400;
+    let (year, month, day, hour, minute, second) =
+        crate::calendar::clock(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(first_start));
     Ok(json!({
         "serverId": "20477",
         "symbol": instrument.symbol,
         "text": instrument.company,
         "priceFactor": price_factor,
-        "startTime": format!(
-            "{year:04}{month:02}{day:02}-{:02}:{:02}:{:02}",
-            seconds_of_day / 3600,
-            seconds_of_day % 3600 / 60,
-            seconds_of_day % 60
-        ),
+        "startTime": format!("{year:04}{month:02}{day:02}-{hour:02}:{minute:02}:{second:02}"),
         // "price × priceFactor / volume / minutes", as recorded.
         "high": format!("{}/{volume:.2}/{minutes}", (high * price_factor as f64).round()),
         "low": format!("{}/{volume:.2}/{minutes}", (low * price_factor as f64).round()),
