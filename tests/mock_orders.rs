@@ -564,10 +564,17 @@ async fn a_competing_login_takes_the_brokerage_session_until_init() {
 
 #[tokio::test]
 async fn a_restart_ends_every_session() {
-    let (mock, _) = start_mock(|c| c.faults = vec!["restart:0.5".parse().unwrap()]).await;
+    // Every third request after the handshake is hit: the third here.
+    let (mock, _) = start_mock(|c| c.faults = vec!["restart:0.34".parse().unwrap()]).await;
     let client = common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     assert_eq!(call(&client, Method::POST, "/tickle", &[], None).await.status, 200);
+    assert_eq!(
+        call(&client, Method::POST, "/iserver/auth/status", &[], None)
+            .await
+            .status,
+        200
+    );
     let restarted = call(&client, Method::POST, "/iserver/auth/status", &[], None).await;
     assert_eq!(restarted.status, 503);
     let after = call(&client, Method::POST, "/iserver/auth/status", &[], None).await;
