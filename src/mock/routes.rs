@@ -216,6 +216,15 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
 
     let mut sessions = state.sessions();
     let session = sessions.get_mut(&credentials.access_token).filter(|s| s.expires > now);
+    if session.is_none() && route.trim_end_matches('/') == "/tickle" {
+        // Users saw this when their session was gone, e.g. after IBKR's maintenance (ibeam#242,
+        // ibeam#268): nothing to check the signature against, and a plain answer.
+        return refused(
+            StatusCode::OK,
+            json!({"error": "no session"}),
+            "no session: get a new live session token",
+        );
+    }
     let token = session.as_ref().map(|s| (&s.token, s.buggy_variants.as_slice()));
     let verified = if state.config.verify_signatures {
         auth::hmac_request(credentials, &request, now, window, token)
@@ -233,15 +242,6 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         }
     };
     let Some(session) = session else {
-        if route.trim_end_matches('/') == "/tickle" {
-            // Users saw this when their session was gone, e.g. after IBKR's maintenance
-            // (ibeam#242, ibeam#268).
-            return refused(
-                StatusCode::OK,
-                json!({"error": "no session"}),
-                "no session: get a new live session token",
-            );
-        }
         return refused(
             StatusCode::UNAUTHORIZED,
             json!({"error": auth::INVALID_SIGNATURE}),
