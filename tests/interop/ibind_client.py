@@ -5,7 +5,7 @@ query parameters and sends `Host: api.ibkr.com` while signing the mock's own add
 Reads the credential set written by `ibkr-probe keys generate DIR` (DIR/ibkr.env) and the mock's
 base URL, then runs the guide's flow, ibind's read-only methods and one order placed, confirmed
 and cancelled. Prints one JSON document with what it saw; exits non-zero on
-any failure. Used by tests/ibind_interop.rs; runnable by hand against a mock started without
+any failure. Used by tests/it/ibind_interop.rs; runnable by hand against a mock started without
 IBKR's pacing (ibind does not pace itself, and the script calls faster than IBKR allows):
 
     ibkr-probe mock --credentials DIR --no-pacing --warm-up 0

@@ -1,10 +1,8 @@
 //! Record against the mock (standing in for live), replay offline, and diff recordings by shape.
 
-mod common;
-
 use std::path::Path;
 
-use common::{bin, text};
+use crate::common::{bin, text};
 use serde_json::{Value, json};
 
 fn step_statuses(report: &Path) -> Vec<(String, String)> {
@@ -27,9 +25,9 @@ fn step_statuses(report: &Path) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 async fn record_then_replay_gives_the_same_results_offline() {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let cassettes = dir.path().join("cassettes");
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let (base, env_file, cassettes2, live_report) = (
         mock.base_url(),
         dir.path().join("ibkr.env"),
@@ -80,7 +78,7 @@ async fn record_then_replay_gives_the_same_results_offline() {
     }
     assert!(!all.contains("DU1234567"), "the real account id is replaced");
     assert!(all.contains("DU0000001"));
-    let creds = common::generated().credentials().unwrap();
+    let creds = crate::common::generated().credentials().unwrap();
     let secret = creds.access_token_secret.expose();
     let plain = ibkr_probe::oauth::lst::decrypt_access_token_secret(&creds.encryption_key, secret).unwrap();
     let mut needles = vec![
@@ -221,8 +219,8 @@ async fn a_replay_miss_names_the_unrecorded_request() {
         json!([{"method": "GET", "path": "/iserver/accounts", "query": [], "status": 200, "headers": {}, "body": {"accounts": ["DU0000001"]}}]),
     );
     let source = ibkr_probe::record::replay::ReplaySource::load(&dir.path().join("c")).unwrap();
-    let (mock, log) = common::start_mock(|c| c.replay = Some(std::sync::Arc::new(source))).await;
-    let client = common::client(mock.base_url());
+    let (mock, log) = crate::common::start_mock(|c| c.replay = Some(std::sync::Arc::new(source))).await;
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
     let accounts = client

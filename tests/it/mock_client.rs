@@ -1,11 +1,9 @@
 //! The client against the mock over loopback: the whole flow, then every refusal the mock must
 //! make, with IBKR's bodies and a log line saying why.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::{client, generated, start_mock};
+use crate::common::{client, generated, start_mock};
 use ibkr_probe::client::ClientError;
 use ibkr_probe::oauth::{
     DhExponent, LiveSessionToken, QueryConvention, Secret, SigningRequest, SystemRandom, base_string, dh, header, lst,
@@ -203,7 +201,7 @@ async fn market_data_rules_no_bridge_and_accounts_first() {
 async fn every_query_convention_signs_and_the_unproven_one_is_noted() {
     let (mock, log) = start_mock(|_| {}).await;
     for convention in QueryConvention::ALL {
-        let mut options = common::options(mock.base_url());
+        let mut options = crate::common::options(mock.base_url());
         options.query_convention = convention;
         let client = ibkr_probe::client::Client::new(generated().credentials().unwrap(), options).unwrap();
         client.live_session_token().await.unwrap();
@@ -275,7 +273,7 @@ async fn idle_brokerage_session_expires_and_tickle_keeps_it() {
 #[tokio::test]
 async fn pacing_answers_429_above_the_limit() {
     let (mock, log) = start_mock(|c| c.rate_limit = 3).await;
-    let mut options = common::options(mock.base_url());
+    let mut options = crate::common::options(mock.base_url());
     options.max_retries = 0;
     let client = ibkr_probe::client::Client::new(generated().credentials().unwrap(), options).unwrap();
     client.live_session_token().await.unwrap();
@@ -294,7 +292,7 @@ async fn pacing_answers_429_above_the_limit() {
     assert!(log.last().contains("penalty box"), "{}", log.last());
     // An endpoint with its own limit refuses the second call within its interval.
     let (mock, log) = start_mock(|c| c.rate_limit = 10).await;
-    let client = common::client(mock.base_url());
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     let first = client.request(Method::POST, "/tickle", &[], None).await.unwrap().status;
     let second = client

@@ -4,8 +4,6 @@
 //! Needs `pip install 'ibind[oauth]'`. Without it the test says so and passes, unless
 //! IBKR_PROBE_REQUIRE_IBIND=1 (as .ci/run sets), where a missing ibind is a failure.
 
-mod common;
-
 use std::process::Command;
 
 use serde_json::{Value, json};
@@ -28,9 +26,9 @@ async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     // Unpaced, with prices right after the pre-flight: ibind calls at its own speed.
-    let (mock, log) = common::start_mock(|c| {
+    let (mock, log) = crate::common::start_mock(|c| {
         c.rate_limit = u32::MAX;
         c.warm_up = std::time::Duration::ZERO;
     })

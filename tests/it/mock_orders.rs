@@ -1,9 +1,7 @@
 //! The mock's trading, history, scanner and failure modes with our own client: the order flow
 //! as simulated paper trading, IBKR's answers to bad inputs, and the recorded fault kinds.
 
-mod common;
-
-use common::start_mock;
+use crate::common::start_mock;
 use ibkr_probe::client::{ApiResponse, Client};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -13,14 +11,14 @@ const ORDERS: &str = "/iserver/account/DU1234567/orders";
 /// A client with a brokerage session and `/iserver/accounts` called, on an unpaced mock.
 async fn ready(
     tweak: impl FnOnce(&mut ibkr_probe::mock::MockConfig),
-) -> (ibkr_probe::mock::MockServer, common::Log, Client) {
+) -> (ibkr_probe::mock::MockServer, crate::common::Log, Client) {
     let (mock, log) = start_mock(|c| {
         c.rate_limit = u32::MAX;
         c.warm_up = std::time::Duration::ZERO;
         tweak(c);
     })
     .await;
-    let client = common::client(mock.base_url());
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
     call(&client, Method::GET, "/iserver/accounts", &[], None).await;
@@ -503,7 +501,7 @@ async fn init(client: &Client) -> ApiResponse {
 #[tokio::test]
 async fn brokerage_faults_hit_ssodh_init_as_users_reported() {
     let (mock, _) = start_mock(|c| c.faults = vec!["gone".parse().unwrap(), "sso-dh:0.5".parse().unwrap()]).await;
-    let client = common::client(mock.base_url());
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     let gone = init(&client).await;
     assert_eq!((gone.status, gone.body.is_empty()), (410, true));
@@ -511,7 +509,7 @@ async fn brokerage_faults_hit_ssodh_init_as_users_reported() {
     assert_eq!(init(&client).await.status, 410);
     mock.stop().await;
     let (mock, _) = start_mock(|c| c.faults = vec!["sso-dh".parse().unwrap()]).await;
-    let client = common::client(mock.base_url());
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     let sso = init(&client).await;
     assert_eq!(sso.status, 500);
@@ -566,7 +564,7 @@ async fn a_competing_login_takes_the_brokerage_session_until_init() {
 async fn a_restart_ends_every_session() {
     // Every third request after the handshake is hit: the third here.
     let (mock, _) = start_mock(|c| c.faults = vec!["restart:0.34".parse().unwrap()]).await;
-    let client = common::client(mock.base_url());
+    let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     assert_eq!(call(&client, Method::POST, "/tickle", &[], None).await.status, 200);
     assert_eq!(

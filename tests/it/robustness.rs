@@ -12,8 +12,8 @@ use ibkr_probe::oauth::{DhParams, RsaPrivateKey};
 use ibkr_probe::scenario::{load, path::JsonPath};
 use proptest::prelude::*;
 
-const SCENARIO: &str = include_str!("../scenarios/known-conids.yaml");
-const VECTOR: &str = include_str!("../vectors/k-short-2.json");
+const SCENARIO: &str = include_str!("../../scenarios/known-conids.yaml");
+const VECTOR: &str = include_str!("../../vectors/k-short-2.json");
 
 /// `text` with a few bytes replaced, removed or inserted: near-misses of a valid file, which
 /// reach deeper into a parser than random noise.

@@ -2,9 +2,7 @@
 //! against the mock with a known credential set, and all output is scanned for every secret in
 //! every encoding. A test of the test plants each encoding and checks the scanner finds it.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -121,12 +119,14 @@ fn the_scanner_finds_each_planted_encoding() {
 #[tokio::test(flavor = "multi_thread")]
 async fn no_command_prints_a_secret() {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let env_file = dir.path().join("ibkr.env");
-    let (mock, mock_log) = common::start_mock(|_| {}).await;
-    let (faulty, faulty_log) = common::start_mock(|c| c.faults = vec!["invalid-signature:0.5".parse().unwrap()]).await;
+    let (mock, mock_log) = crate::common::start_mock(|_| {}).await;
+    let (faulty, faulty_log) =
+        crate::common::start_mock(|c| c.faults = vec!["invalid-signature:0.5".parse().unwrap()]).await;
     let (inactive, _) =
-        common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
+        crate::common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600)))
+            .await;
     let (base, faulty_base, inactive_base) = (mock.base_url(), faulty.base_url(), inactive.base_url());
     let reports = dir.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
@@ -208,7 +208,10 @@ async fn no_command_prints_a_secret() {
             needles.add_bytes("K", k.expose());
             needles.add_bytes("LST", token.expose_bytes());
             needles.add_text("LST", token.to_base64().expose());
-            needles.add_text("LST signature", &token.signature(&common::generated().consumer_key));
+            needles.add_text(
+                "LST signature",
+                &token.signature(&crate::common::generated().consumer_key),
+            );
         }
     }
     assert!(

@@ -1,8 +1,6 @@
 //! `ibkr-probe vectors verify` as a user runs it: real files, mutated files, broken files.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -2,9 +2,7 @@
 //! bodies, planted credential mistakes, values from deliberately wrong computations, and a mock
 //! whose key activates a few seconds later.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -170,7 +168,7 @@ fn explain_decodes_real_bodies_and_says_ids_are_not_codes() {
 /// Writes a fresh credential set and returns its folder and env variables.
 fn credential_set() -> (tempfile::TempDir, Vec<(String, String)>) {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let env = ibkr_probe::config::env::parse_env_file(&std::fs::read_to_string(dir.path().join("ibkr.env")).unwrap())
         .unwrap();
     (dir, env)
@@ -289,7 +287,7 @@ fn diagnose_passes_a_good_set_and_names_each_planted_mistake() {
 #[tokio::test(flavor = "multi_thread")]
 async fn diagnose_online_against_the_mock() {
     let (_dir, env) = credential_set();
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let base = mock.base_url();
     let env2 = env.clone();
     let out = tokio::task::spawn_blocking(move || diagnose(&env2, &["--online", "--base-url", &base]))
@@ -303,7 +301,8 @@ async fn diagnose_online_against_the_mock() {
     );
     mock.stop().await;
 
-    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let (mock, _) =
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
     let base = mock.base_url();
     let out = tokio::task::spawn_blocking(move || diagnose(&env, &["--online", "--json", "--base-url", &base]))
         .await
@@ -489,7 +488,8 @@ async fn activation(env: Vec<(String, String)>, base: String, extra: &'static [&
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
     let (_dir, env) = credential_set();
-    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(4))).await;
+    let (mock, _) =
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(4))).await;
     let (out, elapsed) = activation(
         env.clone(),
         mock.base_url(),
@@ -510,7 +510,8 @@ async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
     assert_eq!(lines.last().unwrap()["state"], "active");
     mock.stop().await;
 
-    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let (mock, _) =
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
     let (out, elapsed) = activation(
         env.clone(),
         mock.base_url(),
@@ -535,7 +536,8 @@ async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_watch_exits_3() {
     let (_dir, env) = credential_set();
-    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let (mock, _) =
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
     for signal in ["-INT", "-TERM"] {
         let mut child = bin()
             .args(["activation", "--watch", "--interval", "1s", "--base-url"])
@@ -567,7 +569,7 @@ async fn an_interrupted_watch_exits_3() {
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_on_active_runs_the_command() {
     let (dir, env) = credential_set();
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let marker = dir.path().join("active.txt");
     let command: &'static str = Box::leak(format!("touch {}", marker.display()).into_boxed_str());
     let args: &'static [&'static str] = Box::leak(vec!["--on-active", command].into_boxed_slice());
@@ -581,7 +583,7 @@ async fn activation_on_active_runs_the_command() {
 #[tokio::test(flavor = "multi_thread")]
 async fn diagnostics_print_no_secrets() {
     let (dir, env) = credential_set();
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let base = mock.base_url();
     let env2 = env.clone();
     let outputs = tokio::task::spawn_blocking(move || {
@@ -607,7 +609,7 @@ async fn diagnostics_print_no_secrets() {
     })
     .await
     .unwrap();
-    let creds = common::generated().credentials().unwrap();
+    let creds = crate::common::generated().credentials().unwrap();
     let secret = creds.access_token_secret.expose().clone();
     let plain = ibkr_probe::oauth::lst::decrypt_access_token_secret(&creds.encryption_key, &secret).unwrap();
     let mut needles = vec![secret.clone(), secret.replace('+', "%2B").replace('/', "%2F")];
@@ -637,7 +639,7 @@ async fn reading_a_world_readable_key_warns() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let (out, _) = activation(env, mock.base_url(), &[]).await;
     assert_eq!(out.status.code(), Some(0), "a warning, not a failure: {}", text(&out));
     assert!(

@@ -1,9 +1,7 @@
 //! `ibkr-probe run` as a user runs it: the bundled scenarios, reports, broken scenario files,
 //! live mode against a separately started mock, the read-only guard and Ctrl-C.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -121,9 +119,10 @@ fn undefined_variable_suggests_the_close_name() {
 #[tokio::test(flavor = "multi_thread")]
 async fn live_mode_against_an_inactive_key_fails_with_invalid_consumer() {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let (mock, _log) =
-        common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600))).await;
+        crate::common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600)))
+            .await;
     let env_file = dir.path().join("ibkr.env");
     let report = dir.path().join("live.xml");
     let base = mock.base_url();

@@ -1,9 +1,7 @@
 //! `keys generate` and `mock` from the command line: real files, OpenSSL's opinion of them, and
 //! bad inputs.
 
-mod common;
-
-use common::bin;
+use crate::common::bin;
 
 use std::process::Command;
 

@@ -5,8 +5,6 @@
 //! in `mock-differences.json` beside the recordings; a listed difference that no longer occurs
 //! is an error too, so the list stays true.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use ibkr_probe::record::diff::compare;
@@ -164,13 +162,13 @@ async fn differences() -> (Vec<(String, String)>, usize) {
             })
             .collect();
         let (steps, faults) = set_up(file);
-        let (mock, _) = common::start_mock(|c| {
+        let (mock, _) = crate::common::start_mock(|c| {
             c.rate_limit = u32::MAX;
             c.warm_up = std::time::Duration::ZERO;
             c.faults = faults.iter().map(|f| f.parse().unwrap()).collect();
         })
         .await;
-        let client = common::client(mock.base_url());
+        let client = crate::common::client(mock.base_url());
         client.live_session_token().await.unwrap();
         if !file.contains("no-bridge") && path != "/iserver/auth/ssodh/init" {
             client.init_brokerage_session().await.unwrap();

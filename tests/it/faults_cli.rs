@@ -2,16 +2,14 @@
 //! with exit 3 or 4 and a report that names the fault; an order step is refused before any byte
 //! is sent.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_fault_ends_cleanly_with_a_named_cause() {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let cases = [
         ("rate-limit", "HTTP 429", 3),
         ("invalid-signature", "Invalid signature", 4),
@@ -21,7 +19,7 @@ async fn every_fault_ends_cleanly_with_a_named_cause() {
         ("slow", "no answer within 1s", 3),
     ];
     for (fault, needle, code) in cases {
-        let (mock, _) = common::start_mock(|c| {
+        let (mock, _) = crate::common::start_mock(|c| {
             c.faults = vec![fault.parse().unwrap()];
             c.slow_delay = Duration::from_secs(5);
         })
@@ -63,14 +61,14 @@ async fn every_fault_ends_cleanly_with_a_named_cause() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_order_step_is_refused_before_any_byte_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    common::generated().write(dir.path(), false).unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
     let scenario = dir.path().join("order.yaml");
     std::fs::write(
         &scenario,
         "name: order\nsteps:\n  - name: lst\n    lst: {}\n  - name: place an order\n    request:\n      method: POST\n      path: /iserver/account/DU1234567/orders\n      json: {orders: [{conid: 265598, side: BUY, quantity: 1, orderType: MKT}]}\n",
     )
     .unwrap();
-    let (mock, _) = common::start_mock(|_| {}).await;
+    let (mock, _) = crate::common::start_mock(|_| {}).await;
     let base = mock.base_url();
     let env_file = dir.path().join("ibkr.env");
     let out = tokio::task::spawn_blocking(move || {

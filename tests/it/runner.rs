@@ -1,8 +1,6 @@
 //! The runner as a library: poll-until, pacing, captures, and the report formats against golden
 //! files (set UPDATE_GOLDEN=1 to rewrite them after a deliberate change, then review the diff).
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -39,13 +37,13 @@ fn options(target: Target, rate: f64) -> RunOptions {
 
 /// A scripted live target: wiremock answering the LST like IBKR, plus `mocks`.
 async fn scripted(mocks: Vec<Mock>) -> (MockServer, Target) {
-    let server = common::lst_server().await;
+    let server = crate::common::lst_server().await;
     for mock in mocks {
         mock.mount(&server).await;
     }
     let target = Target::Live {
         base_url: format!("{}/v1/api", server.uri()),
-        credentials: Box::new(common::generated().credentials().unwrap()),
+        credentials: Box::new(crate::common::generated().credentials().unwrap()),
     };
     (server, target)
 }

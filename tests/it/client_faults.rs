@@ -2,8 +2,6 @@
 //! malformed JSON, a stalled server) and the mock's own fault injection. Every case ends in
 //! bounded time with a clear error, never a panic.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime};
 
 use ibkr_probe::client::{Client, ClientError};
@@ -13,8 +11,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn scripted() -> (MockServer, Client) {
-    let server = common::lst_server().await;
-    let client = common::client(format!("{}/v1/api", server.uri()));
+    let server = crate::common::lst_server().await;
+    let client = crate::common::client(format!("{}/v1/api", server.uri()));
     client.live_session_token().await.unwrap();
     (server, client)
 }
@@ -106,10 +104,10 @@ async fn malformed_json_is_a_protocol_error() {
 #[tokio::test]
 async fn a_stalled_server_times_out_in_bounded_time() {
     let (server, _) = scripted().await;
-    let mut options = common::options(format!("{}/v1/api", server.uri()));
+    let mut options = crate::common::options(format!("{}/v1/api", server.uri()));
     options.timeout = Duration::from_millis(300);
     options.max_retries = 1;
-    let client = Client::new(common::generated().credentials().unwrap(), options).unwrap();
+    let client = Client::new(crate::common::generated().credentials().unwrap(), options).unwrap();
     client.live_session_token().await.unwrap();
     accounts()
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(10)))
@@ -130,7 +128,7 @@ async fn nothing_listening_is_a_network_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let client = common::client(format!("http://127.0.0.1:{port}/v1/api"));
+    let client = crate::common::client(format!("http://127.0.0.1:{port}/v1/api"));
     let started = Instant::now();
     let err = client.live_session_token().await.unwrap_err();
     assert!(matches!(err, ClientError::Network { attempts: 3, .. }), "{err}");
@@ -139,8 +137,12 @@ async fn nothing_listening_is_a_network_error() {
 
 #[tokio::test]
 async fn invalid_consumer_from_the_server_is_typed_and_explained() {
-    let (mock, _) = common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
-    let err = common::client(mock.base_url()).live_session_token().await.unwrap_err();
+    let (mock, _) =
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(3600))).await;
+    let err = crate::common::client(mock.base_url())
+        .live_session_token()
+        .await
+        .unwrap_err();
     let ClientError::Ibkr { message, .. } = &err else {
         panic!("{err}")
     };
@@ -152,20 +154,20 @@ async fn invalid_consumer_from_the_server_is_typed_and_explained() {
 #[tokio::test]
 async fn mock_faults_drop_connection_malformed_json_and_slow() {
     // LST passes (rate 0.5: every second request is hit), the GET after it loses its connection.
-    let (mock, log) = common::start_mock(|c| c.faults = vec!["drop-connection:0.5".parse().unwrap()]).await;
-    let mut options = common::options(mock.base_url());
+    let (mock, log) = crate::common::start_mock(|c| c.faults = vec!["drop-connection:0.5".parse().unwrap()]).await;
+    let mut options = crate::common::options(mock.base_url());
     options.max_retries = 0;
-    let client = Client::new(common::generated().credentials().unwrap(), options.clone()).unwrap();
+    let client = Client::new(crate::common::generated().credentials().unwrap(), options.clone()).unwrap();
     client.live_session_token().await.unwrap();
     let err = client.request(Method::GET, "/tickle", &[], None).await.unwrap_err();
     assert!(matches!(err, ClientError::Network { .. }), "{err}");
     assert!(log.lines().iter().any(|l| l.contains("fault drop-connection")));
     mock.stop().await;
 
-    let (mock, _) = common::start_mock(|c| c.faults = vec!["malformed-json:0.5".parse().unwrap()]).await;
+    let (mock, _) = crate::common::start_mock(|c| c.faults = vec!["malformed-json:0.5".parse().unwrap()]).await;
     let client = Client::new(
-        common::generated().credentials().unwrap(),
-        common::options(mock.base_url()),
+        crate::common::generated().credentials().unwrap(),
+        crate::common::options(mock.base_url()),
     )
     .unwrap();
     client.live_session_token().await.unwrap();
@@ -173,14 +175,14 @@ async fn mock_faults_drop_connection_malformed_json_and_slow() {
     assert!(matches!(err, ClientError::Protocol { .. }), "{err}");
     mock.stop().await;
 
-    let (mock, _) = common::start_mock(|c| {
+    let (mock, _) = crate::common::start_mock(|c| {
         c.faults = vec!["slow:0.5".parse().unwrap()];
         c.slow_delay = Duration::from_secs(5);
     })
     .await;
     options.base_url = mock.base_url();
     options.timeout = Duration::from_millis(300);
-    let client = Client::new(common::generated().credentials().unwrap(), options).unwrap();
+    let client = Client::new(crate::common::generated().credentials().unwrap(), options).unwrap();
     client.live_session_token().await.unwrap();
     let err = client.tickle().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { .. }), "{err}");

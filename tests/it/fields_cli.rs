@@ -1,9 +1,7 @@
 //! The field catalogue: the CLI, the guide's mapping, the catalogue against an independent copy
 //! of IBKR's table, and the field-mapping scenario with the guide's mistake planted.
 
-mod common;
-
-use common::{bin, text};
+use crate::common::{bin, text};
 
 use std::path::Path;
 
