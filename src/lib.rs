@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod diagnose;
 pub mod exit;

@@ -70,6 +70,8 @@ pub struct MockConfig {
     pub slow_delay: Duration,
     /// Serve `/iserver` data from cassettes instead of the built-in market (`mock --replay DIR`).
     pub replay: Option<Arc<crate::record::replay::ReplaySource>>,
+    /// Where the mock's time comes from (tests pass a manual clock instead of sleeping).
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
     /// Check HMAC signatures on ordinary requests. Only the harness benchmark turns this off, to
     /// measure what verification costs.
     pub verify_signatures: bool,
@@ -90,6 +92,7 @@ impl MockConfig {
             slow_delay: Duration::from_secs(30),
             replay: None,
             verify_signatures: true,
+            clock: crate::clock::system(),
             log: stderr_log(),
         }
     }

@@ -5,7 +5,7 @@
 //! 2026-11-30). The rate and the box's length are `MockConfig` settings, because IBKR's pages
 //! disagree on both (docs/mock.md, "Pacing").
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::state::Pacing;
 
@@ -30,7 +30,7 @@ pub(super) fn admit(
     path: &str,
     rate_limit: u32,
     penalty_box: Duration,
-    now: Instant,
+    now: SystemTime,
 ) -> Result<(), Refusal> {
     if rate_limit == u32::MAX {
         return Ok(());
@@ -39,7 +39,7 @@ pub(super) fn admit(
         if now < until {
             return Err(format!(
                 "penalty box: {} s left after exceeding {rate_limit} requests/s",
-                (until - now).as_secs()
+                until.duration_since(now).unwrap_or_default().as_secs()
             ));
         }
         pacing.boxed_until = None;
@@ -47,7 +47,7 @@ pub(super) fn admit(
     while pacing
         .recent
         .front()
-        .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        .is_some_and(|t| now.duration_since(*t).unwrap_or_default() >= Duration::from_secs(1))
     {
         pacing.recent.pop_front();
     }
@@ -60,7 +60,7 @@ pub(super) fn admit(
     }
     if let Some((endpoint, every)) = ENDPOINT_LIMITS.iter().find(|(p, _)| *p == path) {
         if let Some(last) = pacing.last_call.get(endpoint)
-            && now.duration_since(*last) < *every
+            && now.duration_since(*last).unwrap_or_default() < *every
         {
             return Err(format!("{endpoint} allows one request every {} s", every.as_secs()));
         }
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn global_rate_then_the_penalty_box() {
         let mut pacing = Pacing::default();
-        let start = Instant::now();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         for _ in 0..3 {
             admit(&mut pacing, "/iserver/auth/status", 3, BOX, start).unwrap();
         }
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn slow_endpoints_have_their_own_limit_and_no_box() {
         let mut pacing = Pacing::default();
-        let start = Instant::now();
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         admit(&mut pacing, "/iserver/account/orders", 10, BOX, start).unwrap();
         let refusal = admit(
             &mut pacing,
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn unpaced_admits_everything() {
         let mut pacing = Pacing::default();
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         for _ in 0..100 {
             admit(&mut pacing, "/iserver/account/orders", u32::MAX, BOX, now).unwrap();
         }

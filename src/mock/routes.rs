@@ -1,7 +1,6 @@
 //! Request handling: faults, OAuth checks, pacing, the session rules and the endpoints.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -144,7 +143,7 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "the Web API lives under /v1/api",
         );
     };
-    let now = SystemTime::now();
+    let now = state.config.clock.now();
     let is_lst = route == "/oauth/live_session_token";
     let header = headers
         .get("authorization")
@@ -195,7 +194,7 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
                 let expires = now + std::time::Duration::from_secs(24 * 3600);
                 let mut session_id = [0u8; 16];
                 let _ = SystemRandom.fill(&mut session_id);
-                let mut session = Session::new(grant.token, expires, hex::encode(session_id));
+                let mut session = Session::new(grant.token, now, expires, hex::encode(session_id));
                 session.buggy_variants = grant.buggy_variants;
                 if let Ok(mut issued) = state.issued.lock() {
                     issued.push((grant.shared_secret, session.token.clone()));
@@ -248,7 +247,7 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "no session",
         );
     };
-    let instant = Instant::now();
+    let instant = now;
     let config = &state.config;
     let mut account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Paced on the path as routed: a trailing slash is the same endpoint.
@@ -267,7 +266,7 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         );
     }
     // Idle expiry of the brokerage session.
-    let idle = instant.duration_since(session.last_request);
+    let idle = instant.duration_since(session.last_request).unwrap_or_default();
     let mut notes = Vec::new();
     if session.brokerage.is_some() && idle > state.config.idle_timeout {
         session.brokerage = None;

@@ -3,7 +3,7 @@
 //! brokerage session's market-data subscriptions and open confirmation questions.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::oauth::LiveSessionToken;
 
@@ -16,7 +16,7 @@ pub(super) struct Session {
     pub brokerage: Option<Brokerage>,
     /// Another login took the brokerage session (the `competing` fault); `ssodh/init` takes it back.
     pub competing: bool,
-    pub last_request: Instant,
+    pub last_request: SystemTime,
     pub session_id: String,
 }
 
@@ -30,14 +30,14 @@ pub(super) struct Account {
 }
 
 impl Session {
-    pub fn new(token: LiveSessionToken, expires: SystemTime, session_id: String) -> Self {
+    pub fn new(token: LiveSessionToken, now: SystemTime, expires: SystemTime, session_id: String) -> Self {
         Self {
             token,
             expires,
             buggy_variants: Vec::new(),
             brokerage: None,
             competing: false,
-            last_request: Instant::now(),
+            last_request: now,
             session_id,
         }
     }
@@ -70,9 +70,9 @@ pub(super) struct Subscription {
 /// penalty box.
 #[derive(Default)]
 pub(super) struct Pacing {
-    pub recent: VecDeque<Instant>,
-    pub last_call: HashMap<&'static str, Instant>,
-    pub boxed_until: Option<Instant>,
+    pub recent: VecDeque<SystemTime>,
+    pub last_call: HashMap<&'static str, SystemTime>,
+    pub boxed_until: Option<SystemTime>,
 }
 
 /// An order as a client asked for it (after validation).

@@ -115,7 +115,13 @@ async fn full_flow_lst_session_accounts_search_snapshot_warm_up_tickle() {
 
 #[tokio::test]
 async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed() {
-    let (mock, _) = start_mock(|c| c.warm_up = std::time::Duration::from_secs(3600)).await;
+    let clock = ibkr_probe::clock::ManualClock::new(SystemTime::now());
+    let mock_clock = clock.clone();
+    let (mock, _) = start_mock(|c| {
+        c.warm_up = Duration::from_millis(500);
+        c.clock = mock_clock;
+    })
+    .await;
     let client = client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
@@ -125,7 +131,8 @@ async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed(
         .unwrap();
     let query = [("conids", "265598"), ("fields", "31,84")];
     let mut rows = Vec::new();
-    for _ in 0..3 {
+    for advance in [0, 100, 300, 200] {
+        clock.advance(Duration::from_millis(advance));
         let body = client
             .expect_json("snapshot", Method::GET, "/iserver/marketdata/snapshot", &query, None)
             .await
@@ -135,9 +142,14 @@ async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed(
         rows.push(keys);
     }
     assert_eq!(rows[0], ["conid", "conidEx"], "the first request only subscribes");
-    for partial in &rows[1..] {
+    for partial in &rows[1..3] {
         assert_eq!(partial, &["6119", "6509", "_updated", "conid", "conidEx", "server_id"]);
     }
+    assert_eq!(
+        rows[3],
+        ["31", "6119", "6509", "84", "_updated", "conid", "conidEx", "server_id"],
+        "500 ms on"
+    );
     mock.stop().await;
 }
 
@@ -224,8 +236,14 @@ async fn every_query_convention_signs_and_the_unproven_one_is_noted() {
 
 #[tokio::test]
 async fn activation_time_answers_invalid_consumer_until_then() {
-    let at = SystemTime::now() + Duration::from_millis(1500);
-    let (mock, log) = start_mock(|c| c.activate_at = Some(at)).await;
+    let clock = ibkr_probe::clock::ManualClock::new(SystemTime::now());
+    let at = SystemTime::now() + Duration::from_secs(90);
+    let mock_clock = clock.clone();
+    let (mock, log) = start_mock(|c| {
+        c.activate_at = Some(at);
+        c.clock = mock_clock;
+    })
+    .await;
     let client = client(mock.base_url());
     match client.live_session_token().await.unwrap_err() {
         ClientError::Ibkr { message, .. } => {
@@ -235,37 +253,42 @@ async fn activation_time_answers_invalid_consumer_until_then() {
         other => panic!("{other}"),
     }
     assert!(log.last().contains("not active yet"), "{}", log.last());
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    clock.advance(Duration::from_secs(91));
     client.live_session_token().await.unwrap();
     mock.stop().await;
 }
 
 #[tokio::test]
 async fn idle_brokerage_session_expires_and_tickle_keeps_it() {
-    // Unpaced: tickling every 200 ms would break IBKR's one-per-second limit on /tickle.
+    // On the mock's own clock, advanced instead of slept; unpaced, as one tickle every
+    // 4 minutes of mock time would be fine at IBKR but the calls come at machine speed.
+    let clock = ibkr_probe::clock::ManualClock::new(SystemTime::now());
+    let mock_clock = clock.clone();
     let (mock, log) = start_mock(|c| {
-        c.idle_timeout = Duration::from_millis(400);
+        c.idle_timeout = Duration::from_secs(300);
         c.rate_limit = u32::MAX;
+        c.timestamp_window = Duration::from_secs(3600);
+        c.clock = mock_clock;
     })
     .await;
     let client = client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        clock.advance(Duration::from_secs(200));
         client.tickle().await.unwrap();
     }
     client
         .expect_json("accounts", Method::GET, "/iserver/accounts", &[], None)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    clock.advance(Duration::from_secs(301));
     let response = client
         .request(Method::GET, "/iserver/accounts", &[], None)
         .await
         .unwrap();
     assert_eq!(response.status, 400);
-    assert!(log.last().contains("expired after"), "{}", log.last());
+    assert!(log.last().contains("expired after 301 s"), "{}", log.last());
     assert_eq!(client.auth_status().await.unwrap()["authenticated"], false);
     mock.stop().await;
 }

@@ -221,13 +221,8 @@ pub(super) fn answer(
     if route.needs != Needs::Control
         && let Some(replay) = &state.config.replay
     {
-        return replayed(
-            replay,
-            session.brokerage.get_or_insert_with(Brokerage::default),
-            method.as_str(),
-            path,
-            query,
-        );
+        let brokerage = session.brokerage.get_or_insert_with(Brokerage::default);
+        return replayed(replay, brokerage, method.as_str(), path, query, now);
     }
     if let Some(refusal) = unknown_account(route.pattern, path, &params) {
         return refusal;
@@ -280,6 +275,7 @@ fn replayed(
     method: &str,
     route: &str,
     query: &[(String, String)],
+    now: SystemTime,
 ) -> Reply {
     let snapshot = route == "/iserver/marketdata/snapshot";
     let answer = if snapshot {
@@ -311,7 +307,7 @@ fn replayed(
             let warmed_up = brokerage.accounts_called && brokerage.subscribed.contains_key(&conid);
             brokerage.subscribed.entry(conid).or_insert_with(|| Subscription {
                 fields: Vec::new(),
-                since: std::time::SystemTime::now(),
+                since: now,
             });
             if !warmed_up && let Some(map) = entry.as_object_mut() {
                 map.retain(|k, _| k == "conid" || k == "conidEx");
