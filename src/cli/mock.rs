@@ -72,15 +72,7 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
             }
         }
     }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            return Err(CliError::new(
-                exit::RUNTIME_FAILURE,
-                format!("cannot start the async runtime: {e}"),
-            ));
-        }
-    };
+    let runtime = runtime()?;
     runtime.block_on(async {
         let server = match ibkr_probe::mock::MockServer::start(config, args.listen).await {
             Ok(server) => server,

@@ -221,15 +221,7 @@ pub(crate) fn run(args: RunArgs) -> Outcome {
         vars,
         client,
     };
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            return Err(CliError::new(
-                exit::RUNTIME_FAILURE,
-                format!("cannot start the async runtime: {e}"),
-            ));
-        }
-    };
+    let runtime = runtime()?;
     // SIGTERM (a CI timeout, `docker stop`) ends the run like Ctrl-C: partial report, exit 3.
     let report = runtime.block_on(runner::run(&scenarios, options, shutdown_signal()));
     let report = match report {
