@@ -1,13 +1,27 @@
 //! Time as a value passed in: the system clock in production, a manual one in tests, which
 //! advance it instead of sleeping. The mock reads all its time (pacing, idle expiry, warm-up,
-//! token expiry, nonces, activation) from one.
+//! token expiry, nonces, activation) from one; the client's pacing and retries, the runner's
+//! polls and sleeps and the activation watch wait on one.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Where the time comes from.
+/// A wait in progress.
+pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Where the time comes from, and how waiting on it works.
 pub trait Clock: Send + Sync {
     fn now(&self) -> SystemTime;
+
+    /// Waits `duration` of this clock's time.
+    fn sleep(&self, duration: Duration) -> Sleep<'_>;
+
+    /// How long since `earlier` by this clock (zero if the clock went back).
+    fn since(&self, earlier: SystemTime) -> Duration {
+        self.now().duration_since(earlier).unwrap_or_default()
+    }
 }
 
 /// The system's clock.
@@ -18,6 +32,10 @@ impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
 /// The system clock, shared.
@@ -25,7 +43,8 @@ pub fn system() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
 }
 
-/// A clock that moves only when told to.
+/// A clock that moves only when told to, or when someone sleeps on it: a sleeper jumps the clock
+/// to its wake-up time at once (never back, so sleepers side by side do not add up).
 #[derive(Debug)]
 pub struct ManualClock(Mutex<SystemTime>);
 
@@ -37,14 +56,30 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *now += by;
+        *self.time() += by;
+    }
+
+    fn time(&self) -> std::sync::MutexGuard<'_, SystemTime> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.time()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        // The wake-up time is fixed when the sleep is made, as tokio's is.
+        let wake = self.now() + duration;
+        Box::pin(async move {
+            {
+                let mut now = self.time();
+                *now = (*now).max(wake);
+            }
+            // Let the tasks the sleeper waits for run, as a real sleep would.
+            tokio::task::yield_now().await;
+        })
     }
 }
 
@@ -58,5 +93,26 @@ mod tests {
         assert_eq!(clock.now(), SystemTime::UNIX_EPOCH);
         clock.advance(Duration::from_secs(90));
         assert_eq!(clock.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(90));
+    }
+
+    #[tokio::test]
+    async fn sleeping_on_a_manual_clock_jumps_to_the_wake_up_time() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let start = clock.now();
+        let (a, b) = (clock.sleep(Duration::from_secs(2)), clock.sleep(Duration::from_secs(5)));
+        tokio::join!(a, b);
+        // Side by side, the longer sleep wins; they do not add up.
+        assert_eq!(clock.since(start), Duration::from_secs(5));
+        clock.sleep(Duration::from_secs(1)).await;
+        assert_eq!(clock.since(start), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn since_a_later_time_is_zero() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        assert_eq!(
+            clock.since(SystemTime::UNIX_EPOCH + Duration::from_secs(3)),
+            Duration::ZERO
+        );
     }
 }

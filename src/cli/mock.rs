@@ -15,8 +15,8 @@ pub(crate) struct MockArgs {
     #[arg(long)]
     pub(crate) credentials: PathBuf,
     /// Until this time the LST endpoint answers `invalid consumer`: RFC 3339, or +DURATION (+4s, +1h).
-    #[arg(long, value_parser = ibkr_probe::scenario::load::parse_activate_at)]
-    pub(crate) activate_at: Option<std::time::SystemTime>,
+    #[arg(long)]
+    pub(crate) activate_at: Option<ibkr_probe::mock::ActivateAt>,
     /// Play a failure: NAME or NAME:RATE (rate-limit, invalid-signature, server-error, malformed-json,
     /// drop-connection, slow, gone, sso-dh, competing, restart). Repeatable.
     #[arg(long = "fault")]
@@ -57,7 +57,7 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
         }
     };
     let mut config = ibkr_probe::mock::MockConfig::new(credentials);
-    config.activate_at = args.activate_at;
+    config.activate_at = args.activate_at.map(|at| at.from(config.clock.now()));
     config.faults = args.faults;
     config.idle_timeout = args.idle_timeout;
     config.rate_limit = if args.no_pacing { u32::MAX } else { args.rate_limit };

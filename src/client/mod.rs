@@ -5,7 +5,7 @@ pub mod error;
 pub mod pacer;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::Value;
@@ -13,6 +13,7 @@ use serde_json::Value;
 pub use error::{ClientError, IbkrMessage};
 pub use pacer::Pacer;
 
+use crate::clock::Clock;
 use crate::config::Credentials;
 use crate::oauth::base_string::cmp_joined;
 use crate::oauth::encode::{Space, into_string, percent_encode_bytes};
@@ -44,6 +45,8 @@ pub struct ClientOptions {
     pub verbosity: u8,
     /// Sees every final answer (`run --record` keeps them as a cassette).
     pub observer: Option<Arc<dyn Observer>>,
+    /// The time for signatures, pacing and retry waits (tests pass a manual one).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// A request's final answer, as an [`Observer`] sees it.
@@ -87,6 +90,7 @@ impl Default for ClientOptions {
             dh_exponent_bytes: dh::DEFAULT_EXPONENT_BYTES,
             verbosity: 0,
             observer: None,
+            clock: crate::clock::system(),
         }
     }
 }
@@ -154,7 +158,7 @@ fn identity(credentials: &Credentials) -> request::Identity<'_> {
 
 impl Client {
     pub fn new(credentials: Credentials, options: ClientOptions) -> Result<Self, ClientError> {
-        let pacer = Arc::new(Pacer::new(options.rate));
+        let pacer = Arc::new(Pacer::new(options.rate, options.clock.clone()));
         Self::with_shared(Arc::new(credentials), options, pacer)
     }
 
@@ -388,7 +392,7 @@ impl Client {
             let last = attempt > max_retries;
             self.pacer.wait().await;
             let nonce = header::nonce(&mut rng).map_err(|source| ClientError::OAuth { step, source })?;
-            let timestamp = header::timestamp(SystemTime::now());
+            let timestamp = header::timestamp(self.options.clock.now());
             let authorization = authorize(&nonce, &timestamp).map_err(|source| ClientError::OAuth { step, source })?;
             if self.options.verbosity > 0 {
                 self.trace(&format!("-> {method} {url} (attempt {attempt})"));
@@ -471,7 +475,7 @@ impl Client {
                     }
                 }
             }
-            tokio::time::sleep(wait).await;
+            self.options.clock.sleep(wait).await;
         }
     }
 

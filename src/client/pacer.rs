@@ -1,29 +1,41 @@
 //! Request pacing: every request of a client takes the next free slot, at most `rate` per second,
 //! so the harness never earns IBKR's 429 penalty box by itself.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Mutex;
-use tokio::time::Instant;
+
+use crate::clock::Clock;
 
 /// Spaces requests evenly: one slot every `1/rate` seconds, shared by all tasks using it.
-#[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
-    next_slot: Mutex<Instant>,
+    clock: Arc<dyn Clock>,
+    next_slot: Mutex<SystemTime>,
+}
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacer")
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pacer {
-    /// `rate` requests per second (0 disables pacing).
-    pub fn new(rate: f64) -> Self {
+    /// `rate` requests per second (0 disables pacing), on `clock`'s time.
+    pub fn new(rate: f64, clock: Arc<dyn Clock>) -> Self {
         let interval = if rate > 0.0 {
             Duration::from_secs_f64(1.0 / rate)
         } else {
             Duration::ZERO
         };
+        let next_slot = Mutex::new(clock.now());
         Self {
             interval,
-            next_slot: Mutex::new(Instant::now()),
+            clock,
+            next_slot,
         }
     }
 
@@ -32,28 +44,48 @@ impl Pacer {
         if self.interval.is_zero() {
             return;
         }
-        let slot = {
+        let wait = {
             let mut next = self.next_slot.lock().await;
-            let slot = (*next).max(Instant::now());
+            let now = self.clock.now();
+            let slot = (*next).max(now);
             *next = slot + self.interval;
-            slot
+            slot.duration_since(now).unwrap_or_default()
         };
-        tokio::time::sleep_until(slot).await;
+        if !wait.is_zero() {
+            self.clock.sleep(wait).await;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn spaces_requests() {
-        let pacer = Pacer::new(10.0);
-        let start = Instant::now();
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let pacer = Pacer::new(10.0, clock.clone());
+        let start = clock.now();
         for _ in 0..5 {
             pacer.wait().await;
         }
-        // Slots at 0, 100, 200, 300, 400 ms (virtual time).
-        assert_eq!(start.elapsed(), Duration::from_millis(400));
+        // Slots at 0, 100, 200, 300, 400 ms.
+        assert_eq!(clock.since(start), Duration::from_millis(400));
+    }
+
+    #[tokio::test]
+    async fn tasks_side_by_side_share_the_slots() {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let pacer = Arc::new(Pacer::new(4.0, clock.clone()));
+        let start = clock.now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let pacer = pacer.clone();
+            tasks.spawn(async move { pacer.wait().await });
+        }
+        tasks.join_all().await;
+        // Eight slots 250 ms apart, the last at 1.75 s: no two tasks got the same slot.
+        assert_eq!(clock.since(start), Duration::from_millis(1750));
     }
 }

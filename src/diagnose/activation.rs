@@ -1,7 +1,7 @@
 //! Is the consumer key active yet? One LST attempt says; `--watch` repeats until it is or a
 //! deadline passes, and says when IBKR's next weekend reset (when new keys go live) is due.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -98,7 +98,8 @@ pub fn effective_interval(base_url: &str, requested: Duration) -> Duration {
 /// Repeats attempts every `interval` until the key is active, IBKR refuses for another reason,
 /// or `timeout` passes. Network failures are retried. Returns the last state.
 pub async fn watch(client: &Client, interval: Duration, timeout: Duration, mut report: impl FnMut(&Attempt)) -> State {
-    let started = Instant::now();
+    let clock = &client.options().clock;
+    let started = clock.now();
     let mut number = 0;
     loop {
         number += 1;
@@ -106,13 +107,13 @@ pub async fn watch(client: &Client, interval: Duration, timeout: Duration, mut r
         let done = matches!(state, State::Active | State::Refused { .. });
         report(&Attempt {
             attempt: number,
-            elapsed_ms: started.elapsed().as_millis() as u64,
+            elapsed_ms: clock.since(started).as_millis() as u64,
             state: state.clone(),
         });
-        if done || started.elapsed() + interval > timeout {
+        if done || clock.since(started) + interval > timeout {
             return state;
         }
-        tokio::time::sleep(interval).await;
+        clock.sleep(interval).await;
     }
 }
 

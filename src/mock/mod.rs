@@ -45,6 +45,39 @@ pub fn stderr_log() -> LogSink {
     Arc::new(|line: &str| eprintln!("{line}"))
 }
 
+/// When a key becomes active: a while after the mock starts, or at a set time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivateAt {
+    After(Duration),
+    At(SystemTime),
+}
+
+impl ActivateAt {
+    /// The moment, for a mock starting at `now`.
+    pub fn from(self, now: SystemTime) -> SystemTime {
+        match self {
+            Self::After(delay) => now + delay,
+            Self::At(at) => at,
+        }
+    }
+}
+
+impl std::str::FromStr for ActivateAt {
+    type Err = String;
+
+    /// `+DURATION` (`+4s`, `+1h`) or an RFC 3339 time.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.strip_prefix('+') {
+            Some(duration) => humantime::parse_duration(duration)
+                .map(Self::After)
+                .map_err(|e| format!("{e}; expected +DURATION such as +4s or +1h")),
+            None => humantime::parse_rfc3339_weak(text)
+                .map(Self::At)
+                .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-11-28T23:00:00Z, or +DURATION")),
+        }
+    }
+}
+
 /// The mock's settings. `MockConfig::new` gives IBKR's defaults.
 #[derive(Clone)]
 pub struct MockConfig {

@@ -99,6 +99,31 @@ pub struct LoadedScenario {
     /// `{{env.NAME}}` references whose variable is not set, with where they are: an error when
     /// the scenario is selected to run.
     pub missing_env: Vec<ScenarioError>,
+    /// The scenario's own mock (`mock:`), checked: the runner starts one with these settings.
+    pub mock: Option<ScenarioMock>,
+}
+
+/// A scenario's `mock:` settings, read and checked when the scenario loads.
+#[derive(Debug, Clone, Default)]
+pub struct ScenarioMock {
+    pub activate_at: Option<crate::mock::ActivateAt>,
+    pub faults: Vec<crate::mock::Fault>,
+    pub idle_timeout: Option<Duration>,
+    pub rate_limit: Option<u32>,
+}
+
+impl ScenarioMock {
+    /// Applies these settings over a mock's defaults; `+DURATION` counts from the mock's clock.
+    pub fn apply(&self, config: &mut crate::mock::MockConfig) {
+        config.activate_at = self.activate_at.map(|at| at.from(config.clock.now()));
+        config.faults.extend(self.faults.iter().cloned());
+        if let Some(idle) = self.idle_timeout {
+            config.idle_timeout = idle;
+        }
+        if let Some(rate) = self.rate_limit {
+            config.rate_limit = rate;
+        }
+    }
 }
 
 /// One row of a scenario's data table: its variables, and a label for reports (` [symbol=AAPL]`).
@@ -199,7 +224,7 @@ pub fn parse_with(
         let fragment: Fragment = serde_saphyr::from_str(&text).map_err(|e| yaml_error(&file, &e))?;
         fragments.push((file, fragment.steps));
     }
-    let (steps, variable_names, missing_env) = {
+    let (steps, variable_names, missing_env, mock) = {
         let mut checker = Checker {
             path,
             defined: extra_vars.clone(),
@@ -209,9 +234,10 @@ pub fn parse_with(
             missing_env: Vec::new(),
         };
         let steps = checker.check(&scenario, &fragments)?;
+        let mock = scenario.mock.as_ref().map(|m| checker.mock(m)).transpose()?;
         let mut names = checker.used;
         names.retain(|name| !checker.captured.contains(name) && !template::is_helper(name));
-        (steps, names, checker.missing_env)
+        (steps, names, checker.missing_env, mock)
     };
     // The shared steps run first: the runner sees one list.
     let own = std::mem::take(&mut scenario.steps);
@@ -222,6 +248,7 @@ pub fn parse_with(
         steps,
         variable_names,
         missing_env,
+        mock,
     })
 }
 
@@ -312,20 +339,6 @@ impl<'a> Checker<'a> {
                 &scenario.name.referenced,
                 "a scenario needs at least one step under `steps:`",
             ));
-        }
-        if let Some(mock) = &scenario.mock {
-            if let Some(at) = &mock.activate_at {
-                parse_activate_at(&at.value).map_err(|e| self.error(&at.referenced, e))?;
-            }
-            for fault in &mock.faults {
-                fault
-                    .value
-                    .parse::<crate::mock::Fault>()
-                    .map_err(|e| self.error(&fault.referenced, e))?;
-            }
-            if let Some(idle) = &mock.idle_timeout {
-                self.duration(idle)?;
-            }
         }
         for (name, value) in &scenario.variables {
             self.templates(&value.referenced, &[value.value.as_str()])?;
@@ -618,6 +631,29 @@ impl<'a> Checker<'a> {
         Ok(CompiledSnapshot { meanings, mapping })
     }
 
+    fn mock(&self, settings: &super::model::MockSettings) -> Result<ScenarioMock, ScenarioError> {
+        let activate_at = match &settings.activate_at {
+            Some(at) => Some(at.value.parse().map_err(|e| self.error(&at.referenced, e))?),
+            None => None,
+        };
+        let faults = settings
+            .faults
+            .iter()
+            .map(|fault| fault.value.parse().map_err(|e| self.error(&fault.referenced, e)))
+            .collect::<Result<_, _>>()?;
+        let idle_timeout = settings
+            .idle_timeout
+            .as_ref()
+            .map(|idle| self.duration(idle))
+            .transpose()?;
+        Ok(ScenarioMock {
+            activate_at,
+            faults,
+            idle_timeout,
+            rate_limit: settings.rate_limit,
+        })
+    }
+
     fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {
         humantime::parse_duration(&text.value).map_err(|e| {
             self.error(
@@ -625,17 +661,6 @@ impl<'a> Checker<'a> {
                 format!("{e}; expected a duration such as 500ms, 10s or 2m"),
             )
         })
-    }
-}
-
-/// `+DURATION` from now, or an RFC 3339 time.
-pub fn parse_activate_at(text: &str) -> Result<std::time::SystemTime, String> {
-    match text.strip_prefix('+') {
-        Some(duration) => humantime::parse_duration(duration)
-            .map(|d| std::time::SystemTime::now() + d)
-            .map_err(|e| format!("{e}; expected +DURATION such as +4s or +1h")),
-        None => humantime::parse_rfc3339_weak(text)
-            .map_err(|e| format!("{e}; expected RFC 3339 such as 2026-11-28T23:00:00Z, or +DURATION")),
     }
 }
 

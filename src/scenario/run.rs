@@ -286,7 +286,7 @@ pub async fn run(
     {
         return Err(refusal);
     }
-    let pacer = Arc::new(Pacer::new(options.client.rate));
+    let pacer = Arc::new(Pacer::new(options.client.rate, options.client.clock.clone()));
     let label = match &options.target {
         Target::Mock => "mock".to_owned(),
         Target::Live { .. } => "live".to_owned(),
@@ -311,6 +311,7 @@ pub async fn run(
             let log = LogBuffer::default();
             let mut config = MockConfig::new(generated.server());
             config.log = log.sink();
+            config.clock = options.client.clock.clone();
             config.replay = replay;
             if options.client.rate == 0.0 {
                 // An unpaced run at machine speed: no pacing, and prices right after the pre-flight.
@@ -402,7 +403,7 @@ async fn run_scenario(
         steps: Vec::new(),
     };
     let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
-    let needs_own_mock = scenario.mock.is_some();
+    let needs_own_mock = loaded.mock.is_some();
     if !allowed || (needs_own_mock && kind != TargetKind::Mock) {
         report.skipped = Some(
             format!(
@@ -421,9 +422,9 @@ async fn run_scenario(
     }
     emit(RunEvent::Scenario(&report));
     let own;
-    let endpoint = match (&scenario.mock, context.generated) {
+    let endpoint = match (&loaded.mock, context.generated) {
         (Some(settings), Some(generated)) => {
-            own = scenario_mock(settings, generated).await?;
+            own = scenario_mock(settings, generated, &options.client.clock).await?;
             &own
         }
         _ => context.shared,
@@ -437,7 +438,7 @@ async fn run_scenario(
     let client = Client::with_shared(context.credentials.clone(), client_options, context.pacer.clone())
         .map_err(|e| e.to_string())?;
     let mut vars: HashMap<String, String> = HashMap::new();
-    let now = SystemTime::now();
+    let now = client.options().clock.now();
     for (name, value) in &scenario.variables {
         let rendered =
             template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
@@ -535,24 +536,15 @@ async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
 }
 
 async fn scenario_mock(
-    settings: &super::model::MockSettings,
+    settings: &super::load::ScenarioMock,
     generated: &GeneratedCredentials,
+    clock: &Arc<dyn crate::clock::Clock>,
 ) -> Result<Endpoint, String> {
     let log = LogBuffer::default();
     let mut config = MockConfig::new(generated.server());
     config.log = log.sink();
-    if let Some(at) = &settings.activate_at {
-        config.activate_at = Some(super::load::parse_activate_at(&at.value)?);
-    }
-    for fault in &settings.faults {
-        config.faults.push(fault.value.parse()?);
-    }
-    if let Some(idle) = &settings.idle_timeout {
-        config.idle_timeout = humantime::parse_duration(&idle.value).map_err(|e| e.to_string())?;
-    }
-    if let Some(rate) = settings.rate_limit {
-        config.rate_limit = rate;
-    }
+    config.clock = clock.clone();
+    settings.apply(&mut config);
     let server = start_mock(config).await?;
     Ok(Endpoint {
         base_url: server.base_url(),
@@ -592,7 +584,8 @@ async fn run_step(
     compiled: &CompiledStep,
     vars: &mut HashMap<String, String>,
 ) -> (StepStatus, u32) {
-    let now = SystemTime::now();
+    let clock = &client.options().clock;
+    let now = clock.now();
     let expect_error = match step
         .expect_error
         .as_ref()
@@ -603,7 +596,7 @@ async fn run_step(
         Err(e) => return (StepStatus::Failed(e), 0),
     };
     if let Some(wait) = compiled.sleep {
-        tokio::time::sleep(wait).await;
+        clock.sleep(wait).await;
         return (StepStatus::Passed, 0);
     }
     if step.lst.is_some() {
@@ -638,7 +631,7 @@ async fn run_step(
 
     let mut attempts = 0;
     let poll = compiled.poll.as_ref();
-    let started = Instant::now();
+    let started = now;
     let mut interval = poll.map_or(Duration::ZERO, |p| p.interval);
     let response = loop {
         let retries = step.retries.unwrap_or(client.options().max_retries);
@@ -662,16 +655,17 @@ async fn run_step(
         let unmet = first_unmet(&poll.until, &response, vars, now);
         let Some(unmet) = unmet else { break response };
         let out_of_attempts = poll.max_attempts.is_some_and(|max| attempts >= max);
-        if out_of_attempts || started.elapsed() + interval > poll.deadline {
+        let elapsed = clock.since(started);
+        if out_of_attempts || elapsed + interval > poll.deadline {
             return (
                 StepStatus::Failed(format!(
                     "poll: condition not met after {attempts} attempt(s) over {:.1} s: {unmet}",
-                    started.elapsed().as_secs_f64()
+                    elapsed.as_secs_f64()
                 )),
                 attempts,
             );
         }
-        tokio::time::sleep(interval).await;
+        clock.sleep(interval).await;
         interval = interval.mul_f64(poll.backoff);
     };
     (

@@ -191,7 +191,14 @@ async fn mock_faults_drop_connection_malformed_json_and_slow() {
 
 #[tokio::test]
 async fn retry_after_is_honoured_within_a_bound() {
-    let (server, client) = scripted().await;
+    let server = crate::common::lst_server().await;
+    let clock = ibkr_probe::clock::ManualClock::new(SystemTime::now());
+    let options = ibkr_probe::client::ClientOptions {
+        clock: clock.clone(),
+        ..crate::common::options(format!("{}/v1/api", server.uri()))
+    };
+    let client = Client::new(crate::common::generated().credentials().unwrap(), options).unwrap();
+    client.live_session_token().await.unwrap();
     accounts()
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
         .up_to_n_times(1)
@@ -201,17 +208,14 @@ async fn retry_after_is_honoured_within_a_bound() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
-    let started = Instant::now();
+    let started = ibkr_probe::clock::Clock::now(&*clock);
     let response = client
         .request(Method::GET, "/iserver/accounts", &[], None)
         .await
         .unwrap();
     assert_eq!((response.status, response.attempts), (200, 2));
-    assert!(
-        started.elapsed() >= Duration::from_millis(950),
-        "waited {:?}",
-        started.elapsed()
-    );
+    let waited = ibkr_probe::clock::Clock::since(&*clock, started);
+    assert!(waited >= Duration::from_secs(1), "waited {waited:?}");
 
     // A penalty box longer than the bound is not waited out: the 429 comes back at once.
     let (server, client) = scripted().await;

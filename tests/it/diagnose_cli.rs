@@ -485,20 +485,77 @@ async fn activation(env: Vec<(String, String)>, base: String, extra: &'static [&
     .unwrap()
 }
 
+/// The watch itself, on a manual clock shared by the mock and the client: the key turns active
+/// 4 s in, so attempts at 0, 1, 2 and 3 s find it inactive and the one at 4 s active; a key
+/// that never activates ends at the deadline. No real waiting.
+#[tokio::test]
+async fn activation_watch_reports_each_attempt_until_activation_or_the_deadline() {
+    use ibkr_probe::clock::{Clock, ManualClock};
+    use ibkr_probe::diagnose::activation::{self, State};
+    let clock = ManualClock::new(SystemTime::now());
+    for (activates_in, timeout, expected) in [
+        (
+            Duration::from_secs(4),
+            Duration::from_secs(30),
+            vec![
+                ("inactive", 0),
+                ("inactive", 1000),
+                ("inactive", 2000),
+                ("inactive", 3000),
+                ("active", 4000),
+            ],
+        ),
+        (
+            Duration::from_secs(3600),
+            Duration::from_millis(2500),
+            vec![("inactive", 0), ("inactive", 1000), ("inactive", 2000)],
+        ),
+    ] {
+        let activate_at = clock.now() + activates_in;
+        let mock_clock = clock.clone();
+        let (mock, _) = crate::common::start_mock(move |c| {
+            c.activate_at = Some(activate_at);
+            c.clock = mock_clock;
+        })
+        .await;
+        let options = ibkr_probe::client::ClientOptions {
+            clock: clock.clone(),
+            ..crate::common::options(mock.base_url())
+        };
+        let client =
+            ibkr_probe::client::Client::new(crate::common::generated().credentials().unwrap(), options).unwrap();
+        let mut seen = Vec::new();
+        let last = activation::watch(&client, Duration::from_secs(1), timeout, |attempt| {
+            let state = if attempt.state == State::Active {
+                "active"
+            } else {
+                "inactive"
+            };
+            seen.push((state, attempt.elapsed_ms));
+        })
+        .await;
+        assert_eq!(seen, expected);
+        assert_eq!(last == State::Active, activates_in < timeout, "{last:?}");
+        mock.stop().await;
+    }
+}
+
+/// The command as users run it, on real time with short intervals: exit 0 once active with one
+/// JSON line per attempt, 4 at the deadline with what to expect next.
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
     let (_dir, env) = credential_set();
     let (mock, _) =
-        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_secs(4))).await;
+        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_millis(700))).await;
     let (out, elapsed) = activation(
         env.clone(),
         mock.base_url(),
-        &["--watch", "--interval", "1s", "--timeout", "30s", "--json"],
+        &["--watch", "--interval", "200ms", "--timeout", "30s", "--json"],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        elapsed >= Duration::from_millis(3500),
+        elapsed >= Duration::from_millis(600),
         "not before activation: {elapsed:?}"
     );
     let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
@@ -515,11 +572,11 @@ async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
     let (out, elapsed) = activation(
         env.clone(),
         mock.base_url(),
-        &["--watch", "--interval", "1s", "--timeout", "3s"],
+        &["--watch", "--interval", "100ms", "--timeout", "300ms"],
     )
     .await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(elapsed < Duration::from_secs(8));
+    assert!(elapsed < Duration::from_secs(5));
     assert!(
         text(&out).contains("not active yet") && text(&out).contains("weekend reset"),
         "{}",
@@ -547,16 +604,20 @@ async fn an_interrupted_watch_exits_3() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
+        // The first attempt's line means the watch, and its signal handler, are running.
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let out = tokio::task::spawn_blocking(move || {
+            let mut first = String::new();
+            std::io::BufRead::read_line(&mut stderr, &mut first).unwrap();
+            assert!(first.starts_with("attempt 1"), "{first}");
+            std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
             let status = child.wait().unwrap();
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-            (status, stderr)
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+            (status, rest)
         })
         .await
         .unwrap();

@@ -472,11 +472,18 @@ fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
         .arg(&file)
         .arg("--report")
         .arg(format!("json={}", report.display()))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Once the handshake step has passed, the endless poll is under way.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ok   lst") {
+        line.clear();
+        let read = std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert!(read > 0, "the run ended before its poll step");
+    }
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()

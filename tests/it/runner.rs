@@ -4,9 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use ibkr_probe::client::ClientOptions;
+use ibkr_probe::clock::{Clock, ManualClock};
 use ibkr_probe::report::{self, ReportFormat};
 use ibkr_probe::scenario::load::{self, LoadedScenario};
 use ibkr_probe::scenario::run::{self, RunOptions, RunReport, ScenarioReport, StepReport, StepStatus, Target};
@@ -18,6 +19,7 @@ fn scenario(text: &str) -> LoadedScenario {
     load::parse(Path::new("inline.yaml"), text, &HashSet::new()).unwrap()
 }
 
+/// Run options on a manual clock: pacing, polls and sleeps advance it instead of waiting.
 fn options(target: Target, rate: f64) -> RunOptions {
     RunOptions {
         target,
@@ -27,6 +29,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
             rate,
             max_retries: 0,
             timeout: Duration::from_secs(5),
+            clock: ManualClock::new(SystemTime::now()),
             ..ClientOptions::default()
         },
         record: None,
@@ -81,15 +84,17 @@ async fn poll_until_reports_the_deadline_with_attempts() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": false})));
     let (_server, target) = scripted(vec![never]).await;
     let loaded = scenario(&POLL.replace("DEADLINE", "400ms").replace("STOP", ""));
-    let started = Instant::now();
-    let report = run::run(
-        std::slice::from_ref(&loaded),
-        options(target, 0.0),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    let options = options(target, 0.0);
+    let clock = options.client.clock.clone();
+    let started = clock.now();
+    let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        clock.since(started) <= Duration::from_millis(400),
+        "the poll gave up by its deadline: {:?}",
+        clock.since(started)
+    );
     let StepStatus::Failed(message) = &report.scenarios[0].steps[1].status else {
         panic!("{report:?}")
     };
@@ -146,12 +151,15 @@ async fn a_poll_stops_at_once_on_an_answer_that_cannot_turn_into_success() {
     assert!(message.starts_with("poll: condition not met"), "{message}");
 }
 
-/// Records when each request arrived.
-struct Clock(Arc<Mutex<Vec<Instant>>>);
+/// Records when, by the run's clock, each request arrived.
+struct Arrivals {
+    clock: Arc<dyn Clock>,
+    at: Arc<Mutex<Vec<SystemTime>>>,
+}
 
-impl Respond for Clock {
+impl Respond for Arrivals {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        self.0.lock().unwrap().push(Instant::now());
+        self.at.lock().unwrap().push(self.clock.now());
         ResponseTemplate::new(200).set_body_json(json!({}))
     }
 }
@@ -159,10 +167,15 @@ impl Respond for Clock {
 #[tokio::test]
 async fn pacing_never_exceeds_the_configured_rate() {
     let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let mut options = options(Target::Mock, 5.0);
     let tickle = Mock::given(method("POST"))
         .and(path("/v1/api/tickle"))
-        .respond_with(Clock(arrivals.clone()));
+        .respond_with(Arrivals {
+            clock: options.client.clock.clone(),
+            at: arrivals.clone(),
+        });
     let (_server, target) = scripted(vec![tickle]).await;
+    options.target = target;
     let mut text = "name: burst\nsteps:\n  - name: lst\n    lst: {}\n".to_owned();
     for i in 0..8 {
         text.push_str(&format!(
@@ -170,19 +183,15 @@ async fn pacing_never_exceeds_the_configured_rate() {
         ));
     }
     let loaded = scenario(&text);
-    let report = run::run(
-        std::slice::from_ref(&loaded),
-        options(target, 5.0),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
+    let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
+        .await
+        .unwrap();
     assert_eq!(report.exit_code(), 0, "{report:?}");
     let arrivals = arrivals.lock().unwrap();
     assert_eq!(arrivals.len(), 8);
     for pair in arrivals.windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(gap >= Duration::from_millis(180), "requests {gap:?} apart at 5/s");
+        let gap = pair[1].duration_since(pair[0]).unwrap();
+        assert!(gap >= Duration::from_millis(200), "requests {gap:?} apart at 5/s");
     }
 }
 
