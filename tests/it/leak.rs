@@ -121,28 +121,27 @@ async fn no_command_prints_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::generated().write(dir.path(), false).unwrap();
     let env_file = dir.path().join("ibkr.env");
-    let (mock, mock_log) = crate::common::start_mock(|_| {}).await;
-    let (faulty, faulty_log) =
-        crate::common::start_mock(|c| c.faults = vec!["invalid-signature:0.5".parse().unwrap()]).await;
-    let (inactive, _) =
-        crate::common::start_mock(|c| c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600)))
-            .await;
+    // The servers do not pace and the runs go at machine speed (`--rate 0`): the output is the
+    // same as at IBKR's pace, without the wait.
+    let (mock, mock_log) = crate::common::start_mock(|c| c.rate_limit = u32::MAX).await;
+    let (faulty, faulty_log) = crate::common::start_mock(|c| {
+        c.rate_limit = u32::MAX;
+        c.faults = vec!["invalid-signature:0.5".parse().unwrap()];
+    })
+    .await;
+    let (inactive, _) = crate::common::start_mock(|c| {
+        c.rate_limit = u32::MAX;
+        c.activate_at = Some(std::time::SystemTime::now() + Duration::from_secs(3600));
+    })
+    .await;
     let (base, faulty_base, inactive_base) = (mock.base_url(), faulty.base_url(), inactive.base_url());
     let reports = dir.path().join("reports");
     std::fs::create_dir(&reports).unwrap();
-    let (env2, reports2, dir2) = (env_file.clone(), reports.clone(), dir.path().to_path_buf());
+    let (env_file, reports2, dir2) = (env_file.clone(), reports.clone(), dir.path().to_path_buf());
 
     let mut outputs = tokio::task::spawn_blocking(move || {
-        let mut outputs = Vec::new();
-        let env = |command: &mut Command| {
-            command.arg("--env-file").arg(&env2);
-        };
-        let mut run = |args: &[&str]| {
-            let mut command = bin();
-            command.args(args);
-            env(&mut command);
-            outputs.push(text(&command.output().unwrap()));
-        };
+        let mut commands: Vec<Vec<String>> = Vec::new();
+        let mut run = |args: &[&str]| commands.push(args.iter().map(|a| a.to_string()).collect());
         for (i, target) in [&base, &faulty_base, &inactive_base].iter().enumerate() {
             let json = format!("json={}", reports2.join(format!("r{i}.json")).display());
             let junit = format!("junit={}", reports2.join(format!("r{i}.xml")).display());
@@ -151,6 +150,8 @@ async fn no_command_prints_a_secret() {
                 "run",
                 "--base-url",
                 target,
+                "--rate",
+                "0",
                 "-vv",
                 "--report",
                 &json,
@@ -159,7 +160,7 @@ async fn no_command_prints_a_secret() {
                 "--record",
                 &cassettes,
             ]);
-            run(&["run", "--base-url", target, "-v", "scenarios/auth.yaml"]);
+            run(&["run", "--base-url", target, "--rate", "0", "-v", "scenarios/auth.yaml"]);
             run(&["diagnose", "--online", "--base-url", target, "-vv"]);
             run(&["diagnose", "--online", "--json", "--base-url", target]);
             run(&["activation", "--base-url", target, "-vv", "--json"]);
@@ -167,9 +168,19 @@ async fn no_command_prints_a_secret() {
         run(&["diagnose"]);
         run(&["explain", "LST failed"]);
         run(&["explain", "--file", "tests/data/logs/ibind-bot.log"]);
+        let mut outputs: Vec<String> = std::thread::scope(|scope| {
+            let running: Vec<_> = commands
+                .iter()
+                .map(|args| {
+                    let env_file = &env_file;
+                    scope.spawn(move || text(&bin().args(args).arg("--env-file").arg(env_file).output().unwrap()))
+                })
+                .collect();
+            running.into_iter().map(|r| r.join().unwrap()).collect()
+        });
         // The mock command's own log, with a client run through it.
         let mut mock = bin()
-            .args(["mock", "--listen", "127.0.0.1:0", "--credentials"])
+            .args(["mock", "--no-pacing", "--listen", "127.0.0.1:0", "--credentials"])
             .arg(&dir2)
             .stderr(Stdio::piped())
             .spawn()
@@ -183,7 +194,13 @@ async fn no_command_prints_a_secret() {
             .find(|w| w.starts_with("http://"))
             .unwrap()
             .to_owned();
-        run(&["run", "--base-url", &url, "-vv", "scenarios/snapshot-warmup.yaml"]);
+        let snapshot = bin()
+            .args(["run", "--base-url", &url, "--rate", "0", "-vv", "scenarios/snapshot-warmup.yaml"])
+            .arg("--env-file")
+            .arg(&env_file)
+            .output()
+            .unwrap();
+        outputs.push(text(&snapshot));
         let _ = Command::new("kill").args(["-INT", &mock.id().to_string()]).status();
         let _ = mock.wait();
         let mut rest = String::new();
