@@ -540,31 +540,56 @@ async fn activation_watch_reports_each_attempt_until_activation_or_the_deadline(
     }
 }
 
-/// The command as users run it, on real time with short intervals: exit 0 once active with one
-/// JSON line per attempt, 4 at the deadline with what to expect next.
+/// The command as users run it: exit 0 once active, with one JSON line per attempt (the key
+/// turns active when the test has seen an inactive attempt: the mock's clock jumps two hours,
+/// its timestamp window wide enough for the client's real clock), and 4 at the deadline with
+/// what to expect next.
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_watch_returns_0_after_activation_and_4_at_the_deadline() {
+    use ibkr_probe::clock::{Clock, ManualClock};
     let (_dir, env) = credential_set();
-    let (mock, _) =
-        crate::common::start_mock(|c| c.activate_at = Some(SystemTime::now() + Duration::from_millis(700))).await;
-    let (out, elapsed) = activation(
-        env.clone(),
-        mock.base_url(),
-        &["--watch", "--interval", "200ms", "--timeout", "30s", "--json"],
-    )
+    let clock = ManualClock::new(SystemTime::now());
+    let mock_clock = clock.clone();
+    let (mock, _) = crate::common::start_mock(move |c| {
+        c.activate_at = Some(mock_clock.now() + Duration::from_secs(3600));
+        c.timestamp_window = Duration::from_secs(86_400);
+        c.clock = mock_clock;
+    })
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        elapsed >= Duration::from_millis(600),
-        "not before activation: {elapsed:?}"
-    );
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert!(lines.len() >= 3, "{lines:?}");
-    assert_eq!(lines[0]["state"], "inactive");
-    assert_eq!(lines.last().unwrap()["state"], "active");
+    let mut child = bin()
+        .args([
+            "activation",
+            "--watch",
+            "--interval",
+            "100ms",
+            "--timeout",
+            "60s",
+            "--json",
+            "--base-url",
+        ])
+        .arg(mock.base_url())
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (lines, status) = tokio::task::spawn_blocking(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufRead::lines(stdout) {
+            let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+            if lines.is_empty() {
+                assert_eq!(line["state"], "inactive", "{line}");
+                clock.advance(Duration::from_secs(7200));
+            }
+            lines.push(line);
+        }
+        (lines, child.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(0), "{lines:?}");
+    assert!(lines.len() >= 2, "{lines:?}");
+    assert_eq!(lines.last().unwrap()["state"], "active", "{lines:?}");
     mock.stop().await;
 
     let (mock, _) =

@@ -18,6 +18,8 @@ async fn every_fault_ends_cleanly_with_a_named_cause() {
         ("drop-connection", "network error", 3),
         ("slow", "no answer within 1s", 3),
     ];
+    // The faults are independent: each has its own mock and run, side by side.
+    let mut runs = tokio::task::JoinSet::new();
     for (fault, needle, code) in cases {
         let (mock, _) = crate::common::start_mock(|c| {
             c.faults = vec![fault.parse().unwrap()];
@@ -26,35 +28,40 @@ async fn every_fault_ends_cleanly_with_a_named_cause() {
         .await;
         let report = dir.path().join(format!("{fault}.json"));
         let env_file = dir.path().join("ibkr.env");
-        let base = mock.base_url();
         let report_arg = format!("json={}", report.display());
-        let started = Instant::now();
-        let out = tokio::task::spawn_blocking(move || {
-            bin()
-                .args([
-                    "run",
-                    "scenarios/auth.yaml",
-                    "--base-url",
-                    &base,
-                    "--timeout",
-                    "1s",
-                    "--report",
-                    &report_arg,
-                    "--env-file",
-                ])
-                .arg(&env_file)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let elapsed = started.elapsed();
+        runs.spawn(async move {
+            let base = mock.base_url();
+            let started = Instant::now();
+            let out = tokio::task::spawn_blocking(move || {
+                bin()
+                    .args([
+                        "run",
+                        "scenarios/auth.yaml",
+                        "--base-url",
+                        &base,
+                        "--timeout",
+                        "1s",
+                        "--report",
+                        &report_arg,
+                        "--env-file",
+                    ])
+                    .arg(&env_file)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            let elapsed = started.elapsed();
+            mock.stop().await;
+            (fault, needle, code, report, out, elapsed)
+        });
+    }
+    for (fault, needle, code, report, out, elapsed) in runs.join_all().await {
         assert_eq!(out.status.code(), Some(code), "{fault}: {}", text(&out));
         assert!(elapsed < Duration::from_secs(20), "{fault}: took {elapsed:?}");
         let json = std::fs::read_to_string(&report).unwrap();
         assert!(json.contains(needle), "{fault}: report lacks {needle:?}:\n{json}");
         assert!(!text(&out).contains("panicked"));
-        mock.stop().await;
     }
 }
 

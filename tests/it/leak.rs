@@ -195,7 +195,15 @@ async fn no_command_prints_a_secret() {
             .unwrap()
             .to_owned();
         let snapshot = bin()
-            .args(["run", "--base-url", &url, "--rate", "0", "-vv", "scenarios/snapshot-warmup.yaml"])
+            .args([
+                "run",
+                "--base-url",
+                &url,
+                "--rate",
+                "0",
+                "-vv",
+                "scenarios/snapshot-warmup.yaml",
+            ])
             .arg("--env-file")
             .arg(&env_file)
             .output()

@@ -27,7 +27,8 @@ async fn record_then_replay_gives_the_same_results_offline() {
     let dir = tempfile::tempdir().unwrap();
     crate::common::generated().write(dir.path(), false).unwrap();
     let cassettes = dir.path().join("cassettes");
-    let (mock, _) = crate::common::start_mock(|_| {}).await;
+    // An unpaced mock and run: the cassettes are the same as at IBKR's pace, without the wait.
+    let (mock, _) = crate::common::start_mock(|c| c.rate_limit = u32::MAX).await;
     let (base, env_file, cassettes2, live_report) = (
         mock.base_url(),
         dir.path().join("ibkr.env"),
@@ -37,7 +38,7 @@ async fn record_then_replay_gives_the_same_results_offline() {
     let live_report2 = live_report.clone();
     let out = tokio::task::spawn_blocking(move || {
         bin()
-            .args(["run", "--base-url", &base, "--record"])
+            .args(["run", "--base-url", &base, "--rate", "0", "--record"])
             .arg(&cassettes2)
             .arg("--env-file")
             .arg(&env_file)
