@@ -103,6 +103,7 @@ fn harness(c: &mut Criterion) {
                     record: None,
                     allow_trading: false,
                     progress: None,
+                    mock_keys: None,
                 };
                 let started = Instant::now();
                 let report = runtime

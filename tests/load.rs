@@ -170,6 +170,7 @@ mod linux {
                 record: None,
                 allow_trading: false,
                 progress: None,
+                mock_keys: None,
             };
             let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
                 .await

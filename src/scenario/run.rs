@@ -18,13 +18,13 @@ use super::load::{CheckSpec, CompiledStep, LoadedScenario, Row};
 use super::model::{Step, TargetKind};
 use super::template;
 use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage, Pacer};
-use crate::config::Credentials;
 use crate::config::generate::{DhChoice, GeneratedCredentials};
+use crate::config::{Credentials, ServerCredentials};
 use crate::mock::{MockConfig, MockServer};
 
 /// Where the run goes.
 pub enum Target {
-    /// The embedded mock with freshly generated credentials.
+    /// The embedded mock, with [`RunOptions::mock_keys`] or fresh keys.
     Mock,
     /// IBKR (or anything that speaks like it) at a base URL with the user's credentials.
     Live {
@@ -64,6 +64,55 @@ pub struct RunOptions {
     pub allow_trading: bool,
     /// Told of each scenario and step as the run goes, for live output.
     pub progress: Option<Progress>,
+    /// The embedded mock's consumer; `None` draws fresh keys for the run.
+    pub mock_keys: Option<MockKeys>,
+}
+
+/// Both sides of the embedded mock's consumer: what the client signs with and what the mock
+/// checks against.
+pub struct MockKeys {
+    pub client: Credentials,
+    pub server: ServerCredentials,
+}
+
+impl MockKeys {
+    /// Fresh keys: two RSA key pairs and an access token (about 0.3 s).
+    pub fn generate() -> Result<Self, String> {
+        let generated = GeneratedCredentials::generate(
+            "MOCKCONS1",
+            crate::config::LIMITED_POA,
+            DhChoice::Ffdhe2048,
+            &mut crate::oauth::SystemRandom,
+        )
+        .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
+        Ok(Self {
+            client: generated.credentials().map_err(|e| e.to_string())?,
+            server: generated.server(),
+        })
+    }
+
+    /// A set written by `keys generate`: the client's `ibkr.env` and the mock's
+    /// `mock-server.json`, which must belong together.
+    pub fn from_folder(dir: &std::path::Path) -> Result<Self, String> {
+        use crate::config::generate::{ENV_FILE, MOCK_SERVER_FILE};
+        if !dir.join(ENV_FILE).is_file() || !dir.join(MOCK_SERVER_FILE).is_file() {
+            return Err(format!(
+                "{}: not a folder written by `ibkr-probe keys generate` (it needs {ENV_FILE} and {MOCK_SERVER_FILE})",
+                dir.display()
+            ));
+        }
+        let client = crate::config::env::EnvSource::from_env_file(&dir.join(ENV_FILE))
+            .and_then(|source| source.credentials())
+            .map_err(|e| e.to_string())?;
+        let server = ServerCredentials::from_file(&dir.join(MOCK_SERVER_FILE)).map_err(|e| e.to_string())?;
+        if client.consumer_key != server.consumer_key || client.access_token != server.access_token {
+            return Err(format!(
+                "{}: ibkr.env and mock-server.json are not from one `keys generate` run (their consumer key or access token differ)",
+                dir.display()
+            ));
+        }
+        Ok(Self { client, server })
+    }
 }
 
 /// What the run tells its observer while it goes.
@@ -294,48 +343,7 @@ pub async fn run(
     };
     // The target's credentials move into the run; `options` keeps the rest.
     let target = std::mem::replace(&mut options.target, Target::Mock);
-    let (credentials, generated, shared) = match target {
-        Target::Mock | Target::Replay { .. } => {
-            let replay = match &target {
-                Target::Replay { source, .. } => Some(source.clone()),
-                _ => None,
-            };
-            let generated = GeneratedCredentials::generate(
-                "MOCKCONS1",
-                crate::config::LIMITED_POA,
-                DhChoice::Ffdhe2048,
-                &mut crate::oauth::SystemRandom,
-            )
-            .map_err(|e| format!("cannot generate credentials for the embedded mock: {e}"))?;
-            let credentials = generated.credentials().map_err(|e| e.to_string())?;
-            let log = LogBuffer::default();
-            let mut config = MockConfig::new(generated.server());
-            config.log = log.sink();
-            config.clock = options.client.clock.clone();
-            config.replay = replay;
-            if options.client.rate == 0.0 {
-                // An unpaced run at machine speed: no pacing, and prices right after the pre-flight.
-                config.rate_limit = u32::MAX;
-                config.warm_up = std::time::Duration::ZERO;
-            }
-            let server = start_mock(config).await?;
-            let endpoint = Endpoint {
-                base_url: server.base_url(),
-                log: Some(log),
-                _server: Some(server),
-            };
-            (Arc::new(credentials), Some(generated), endpoint)
-        }
-        Target::Live { base_url, credentials } => (
-            Arc::new(*credentials),
-            None,
-            Endpoint {
-                base_url,
-                log: None,
-                _server: None,
-            },
-        ),
-    };
+    let (credentials, mock_server, shared) = open_target(target, &mut options).await?;
     let target_name = format!("{label} ({})", shared.base_url);
     let emit = |event: RunEvent<'_>| {
         if let Some(progress) = &options.progress {
@@ -348,7 +356,7 @@ pub async fn run(
         kind,
         options: &options,
         shared: &shared,
-        generated: generated.as_ref(),
+        mock_server: mock_server.as_ref(),
         credentials: &credentials,
         pacer: &pacer,
         emit: &emit,
@@ -378,7 +386,8 @@ struct Context<'a> {
     kind: TargetKind,
     options: &'a RunOptions,
     shared: &'a Endpoint,
-    generated: Option<&'a GeneratedCredentials>,
+    /// The embedded mock's consumer, for scenarios that start their own mock.
+    mock_server: Option<&'a ServerCredentials>,
     credentials: &'a Arc<Credentials>,
     pacer: &'a Arc<Pacer>,
     emit: &'a dyn Fn(RunEvent<'_>),
@@ -422,9 +431,9 @@ async fn run_scenario(
     }
     emit(RunEvent::Scenario(&report));
     let own;
-    let endpoint = match (&loaded.mock, context.generated) {
-        (Some(settings), Some(generated)) => {
-            own = scenario_mock(settings, generated, &options.client.clock).await?;
+    let endpoint = match (&loaded.mock, context.mock_server) {
+        (Some(settings), Some(server)) => {
+            own = scenario_mock(settings, server, &options.client.clock).await?;
             &own
         }
         _ => context.shared,
@@ -529,6 +538,47 @@ fn write_cassette(
         .map_err(|e| format!("{}: cannot write: {e}", path.display()))
 }
 
+/// The run's shared server and the client's credentials: the embedded mock (answering from
+/// cassettes for a replay) with its consumer, or the live base URL with the user's credentials.
+async fn open_target(
+    target: Target,
+    options: &mut RunOptions,
+) -> Result<(Arc<Credentials>, Option<ServerCredentials>, Endpoint), String> {
+    let replay = match target {
+        Target::Live { base_url, credentials } => {
+            let endpoint = Endpoint {
+                base_url,
+                log: None,
+                _server: None,
+            };
+            return Ok((Arc::new(*credentials), None, endpoint));
+        }
+        Target::Replay { source, .. } => Some(source),
+        Target::Mock => None,
+    };
+    let keys = match options.mock_keys.take() {
+        Some(keys) => keys,
+        None => MockKeys::generate()?,
+    };
+    let log = LogBuffer::default();
+    let mut config = MockConfig::new(keys.server.clone());
+    config.log = log.sink();
+    config.clock = options.client.clock.clone();
+    config.replay = replay;
+    if options.client.rate == 0.0 {
+        // An unpaced run at machine speed: no pacing, and prices right after the pre-flight.
+        config.rate_limit = u32::MAX;
+        config.warm_up = std::time::Duration::ZERO;
+    }
+    let server = start_mock(config).await?;
+    let endpoint = Endpoint {
+        base_url: server.base_url(),
+        log: Some(log),
+        _server: Some(server),
+    };
+    Ok((Arc::new(keys.client), Some(keys.server), endpoint))
+}
+
 async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
     MockServer::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -537,11 +587,11 @@ async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
 
 async fn scenario_mock(
     settings: &super::load::ScenarioMock,
-    generated: &GeneratedCredentials,
+    server: &ServerCredentials,
     clock: &Arc<dyn crate::clock::Clock>,
 ) -> Result<Endpoint, String> {
     let log = LogBuffer::default();
-    let mut config = MockConfig::new(generated.server());
+    let mut config = MockConfig::new(server.clone());
     config.log = log.sink();
     config.clock = clock.clone();
     settings.apply(&mut config);

@@ -128,6 +128,29 @@ pub fn bin() -> std::process::Command {
     command
 }
 
+/// `ibkr-probe run` on the embedded mock with the shared credential set (`--mock-keys`), so a
+/// run skips drawing two RSA keys. The set is written once per test process into cargo's
+/// scratch folder for tests; sets from earlier processes are removed after an hour.
+pub fn run_embedded() -> std::process::Command {
+    static KEYS: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let keys = KEYS.get_or_init(|| {
+        let scratch = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for entry in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
+            let stale = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < hour_ago);
+            if stale && entry.file_name().to_string_lossy().starts_with("mock-keys-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = scratch.join(format!("mock-keys-{}", std::process::id()));
+        generated().write(&dir, true).unwrap();
+        dir
+    });
+    let mut command = bin();
+    command.arg("run").arg("--mock-keys").arg(keys);
+    command
+}
+
 /// Standard output and standard error together.
 pub fn text(output: &std::process::Output) -> String {
     format!(

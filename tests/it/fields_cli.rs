@@ -139,7 +139,10 @@ fn mock_values_parse_as_their_catalogue_kind() {
 fn field_mapping_scenario_fails_when_told_85_is_the_ask() {
     let original =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/field-mapping.yaml")).unwrap();
-    let out = bin().args(["run", "scenarios/field-mapping.yaml"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["scenarios/field-mapping.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let planted = original.replace(
         "        fields: [last, bid, ask, bid_size, ask_size, high, low, open, prior_close]",
@@ -155,7 +158,7 @@ fn field_mapping_scenario_fails_when_told_85_is_the_ask() {
     .unwrap();
     let file = dir.path().join("guide-mapping.yaml");
     std::fs::write(&file, planted).unwrap();
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let all = text(&out);
     assert!(
@@ -168,7 +171,7 @@ fn field_mapping_scenario_fails_when_told_85_is_the_ask() {
     );
     // An unknown meaning or id in a scenario is a file error.
     std::fs::write(&file, original.replace("bid_size, ask_size", "bid_sise, ask_size")).unwrap();
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("did you mean `bid_size`?"), "{}", text(&out));
 }

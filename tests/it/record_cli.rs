@@ -253,8 +253,8 @@ async fn a_replay_miss_names_the_unrecorded_request() {
 fn a_baseline_does_not_drift_with_the_calendar() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
-    let out = bin()
-        .args(["run", "scenarios/known-conids.yaml", "--record"])
+    let out = crate::common::run_embedded()
+        .args(["scenarios/known-conids.yaml", "--record"])
         .arg(&base)
         .output()
         .unwrap();
@@ -288,8 +288,8 @@ fn a_baseline_does_not_drift_with_the_calendar() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!text(&out).contains("new request"), "{}", text(&out));
     // And the baseline still replays when the month code comes out otherwise.
-    let out = bin()
-        .args(["run", "scenarios/known-conids.yaml", "--var", "month=JAN99"])
+    let out = crate::common::run_embedded()
+        .args(["scenarios/known-conids.yaml", "--var", "month=JAN99"])
         .arg(format!("--target=replay:{}", base.display()))
         .output()
         .unwrap();

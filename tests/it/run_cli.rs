@@ -83,8 +83,7 @@ fn malformed_scenarios_exit_2_with_positions_and_no_report() {
     for (name, contents, needle) in cases {
         let file = write(dir.path(), name, contents);
         let report = dir.path().join(format!("{name}.json"));
-        let out = bin()
-            .arg("run")
+        let out = crate::common::run_embedded()
             .arg(&file)
             .arg("--report")
             .arg(format!("json={}", report.display()))
@@ -96,11 +95,17 @@ fn malformed_scenarios_exit_2_with_positions_and_no_report() {
         assert!(!all.contains("panicked"));
         assert!(!report.exists(), "{name}: no report for an invalid run");
     }
-    let out = bin().args(["run", "no/such/folder"]).output().unwrap();
+    let out = crate::common::run_embedded().args(["no/such/folder"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = bin().args(["run", "--report", "xml=out.xml"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["--report", "xml=out.xml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "a bad flag is a command-line error");
-    let out = bin().args(["run", "--var", "novalue"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["--var", "novalue"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -112,7 +117,7 @@ fn undefined_variable_suggests_the_close_name() {
         "s.yaml",
         "name: x\nvariables: {account: DU1}\nsteps:\n  - name: lst\n    lst: {}\n  - name: a\n    request:\n      path: \"/x/{{acount}}\"\n",
     );
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert!(text(&out).contains("did you mean `account`?"), "{}", text(&out));
 }
 
@@ -171,7 +176,10 @@ fn live_mode_without_credentials_names_the_missing_variable() {
 
 #[test]
 fn a_run_that_would_test_less_than_asked_is_refused() {
-    let out = bin().args(["run", "--tag", "nightly"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["--tag", "nightly"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("--tag nightly selects no scenario"),
@@ -180,16 +188,22 @@ fn a_run_that_would_test_less_than_asked_is_refused() {
     );
     assert!(text(&out).contains("smoke"), "lists the tags there are: {}", text(&out));
 
-    let out = bin().args(["run", "--var", "symbl=AAPL"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["--var", "symbl=AAPL"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("did you mean `symbol`"), "{}", text(&out));
 
-    let out = bin().args(["run", "--env-file", "no-such.env"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["--env-file", "no-such.env"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no-such.env: no such file"), "{}", text(&out));
 
-    let out = bin()
-        .args(["run", "--report", "json=/no/such/folder/r.json"])
+    let out = crate::common::run_embedded()
+        .args(["--report", "json=/no/such/folder/r.json"])
         .output()
         .unwrap();
     assert_eq!(
@@ -219,7 +233,7 @@ fn errors_are_written_for_a_person() {
     ];
     for (i, (yaml, expected)) in cases.iter().enumerate() {
         let file = write(dir.path(), &format!("s{i}.yaml"), yaml);
-        let out = bin().arg("run").arg(&file).output().unwrap();
+        let out = crate::common::run_embedded().arg(&file).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         let all = text(&out);
         assert!(all.contains(expected), "{expected:?} in {all}");
@@ -227,7 +241,10 @@ fn errors_are_written_for_a_person() {
             assert!(!all.contains(internal), "{internal} in {all}");
         }
     }
-    let out = bin().args(["run", "no-such-folder/"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["no-such-folder/"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out).contains("no-such-folder/: no such file or folder"),
@@ -257,14 +274,14 @@ fn a_server_failure_on_a_step_with_expect_status_exits_3() {
         "fails.yaml",
         "name: server fails\nmock: {faults: [\"server-error\"]}\nsteps:\n  - name: lst\n    lst: {}\n  - name: tickle\n    request: {method: POST, path: /tickle}\n    expect: {status: 200}\n",
     );
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let file = write(
         dir.path(),
         "wrong.yaml",
         "name: wrong status\nsteps:\n  - name: lst\n    lst: {}\n  - name: tickle\n    request: {method: POST, path: /tickle}\n    expect: {status: 201}\n",
     );
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(4),
@@ -276,8 +293,8 @@ fn a_server_failure_on_a_step_with_expect_status_exits_3() {
 
 #[test]
 fn a_report_on_standard_output_moves_the_terminal_report_to_standard_error() {
-    let out = bin()
-        .args(["run", "scenarios/auth.yaml", "--report", "json=-"])
+    let out = crate::common::run_embedded()
+        .args(["scenarios/auth.yaml", "--report", "json=-"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -294,8 +311,8 @@ fn a_report_on_standard_output_moves_the_terminal_report_to_standard_error() {
 fn record_does_not_replace_a_baseline_unless_asked() {
     let dir = tempfile::tempdir().unwrap();
     let record = |extra: &[&str]| {
-        bin()
-            .args(["run", "scenarios/auth.yaml", "--record"])
+        crate::common::run_embedded()
+            .args(["scenarios/auth.yaml", "--record"])
             .arg(dir.path())
             .args(extra)
             .output()
@@ -361,7 +378,7 @@ fn live_mode_refuses_order_endpoints_without_allow_trading() {
 
 #[test]
 fn tags_and_vars_select_and_override() {
-    let out = bin().args(["run", "--tag", "guide"]).output().unwrap();
+    let out = crate::common::run_embedded().args(["--tag", "guide"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -369,8 +386,8 @@ fn tags_and_vars_select_and_override() {
         "{stdout}"
     );
     // --var overrides the scenario's variable: searching a symbol the mock does not know fails.
-    let out = bin()
-        .args(["run", "scenarios/known-conids.yaml", "--var", "symbol=NOPE"])
+    let out = crate::common::run_embedded()
+        .args(["scenarios/known-conids.yaml", "--var", "symbol=NOPE"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
@@ -388,8 +405,7 @@ fn steps_are_printed_as_they_finish() {
         "slow.yaml",
         "name: slow\nsteps:\n  - name: lst\n    lst: {}\n  - name: waits for ever\n    request: {method: POST, path: /tickle}\n    poll:\n      until: {\"$.never\": {exists: true}}\n      interval: 200ms\n      deadline: 60s\n",
     );
-    let mut child = bin()
-        .arg("run")
+    let mut child = crate::common::run_embedded()
         .arg(&file)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -429,13 +445,16 @@ fn steps_are_printed_as_they_finish() {
 
 #[test]
 fn quiet_prints_failures_and_the_summary_only() {
-    let out = bin().args(["run", "-q", "scenarios/auth.yaml"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .args(["-q", "scenarios/auth.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("ok  "), "{stdout}");
     assert!(stdout.contains("steps: 4 passed"), "{stdout}");
-    let out = bin()
-        .args(["run", "--color", "always", "scenarios/auth.yaml"])
+    let out = crate::common::run_embedded()
+        .args(["--color", "always", "scenarios/auth.yaml"])
         .output()
         .unwrap();
     assert!(
@@ -467,8 +486,7 @@ fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
         "name: slow\nsteps:\n  - name: lst\n    lst: {}\n  - name: waits for ever\n    request: {method: POST, path: /tickle}\n    poll:\n      until: {\"$.never\": {exists: true}}\n      interval: 200ms\n      deadline: 60s\n  - name: after\n    request: {method: POST, path: /tickle}\n",
     );
     let report = dir.path().join("r.json");
-    let mut child = bin()
-        .arg("run")
+    let mut child = crate::common::run_embedded()
         .arg(&file)
         .arg("--report")
         .arg(format!("json={}", report.display()))
@@ -520,8 +538,7 @@ fn sleep_steps_per_step_retries_and_environment_templates() {
         )
     };
     let file = write(dir.path(), "pacing.yaml", &scenario(0));
-    let out = bin()
-        .arg("run")
+    let out = crate::common::run_embedded()
         .arg(&file)
         .env("PROBE_TEST_ACCOUNT", "DU1234567")
         .output()
@@ -534,15 +551,14 @@ fn sleep_steps_per_step_retries_and_environment_templates() {
     );
     // With the client's retries the 429 is retried away, and the expected error never comes.
     let file = write(dir.path(), "pacing.yaml", &scenario(3));
-    let out = bin()
-        .arg("run")
+    let out = crate::common::run_embedded()
         .arg(&file)
         .env("PROBE_TEST_ACCOUNT", "DU1234567")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     // A variable the environment lacks is named where it is used, before anything runs.
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("pacing.yaml:9:") && text(&out).contains("PROBE_TEST_ACCOUNT is not set"),
@@ -560,8 +576,7 @@ fn a_data_table_runs_the_scenario_once_per_row() {
         "name: search\neach:\n  - {symbol: ARM, conid: 653400472}\n  - {symbol: AAPL, conid: 1}\nsteps:\n  - name: lst\n    lst: {}\n  - name: session\n    session_init: {}\n  - name: accounts\n    request: {path: /iserver/accounts}\n  - name: search\n    request: {path: /iserver/secdef/search, query: {symbol: \"{{symbol}}\"}}\n    expect:\n      json:\n        $[0].conid: {equals: \"{{conid}}\"}\n",
     );
     let json = dir.path().join("r.json");
-    let out = bin()
-        .arg("run")
+    let out = crate::common::run_embedded()
         .arg(&file)
         .arg("--report")
         .arg(format!("json={}", json.display()))
@@ -655,7 +670,7 @@ fn the_scenario_format_example_runs_as_written() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "example.yaml", example);
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
@@ -668,7 +683,7 @@ fn review_findings_stay_fixed() {
         "no-lst.yaml",
         "name: x\nsteps:\n  - name: a\n    request: {path: /x}\n",
     );
-    let out = bin().arg("run").arg(&file).output().unwrap();
+    let out = crate::common::run_embedded().arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("before any `lst` step"), "{}", text(&out));
     assert!(!text(&out).contains("live_session_token()"), "{}", text(&out));
@@ -690,9 +705,17 @@ fn review_findings_stay_fixed() {
         "name: b\ntags: [b]\nsteps:\n  - name: wait\n    sleep: 100ms\n",
     );
     std::fs::remove_file(dir.path().join("no-lst.yaml")).unwrap();
-    let out = bin().arg("run").arg(dir.path()).args(["--tag", "b"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .arg(dir.path())
+        .args(["--tag", "b"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = bin().arg("run").arg(dir.path()).args(["--tag", "a"]).output().unwrap();
+    let out = crate::common::run_embedded()
+        .arg(dir.path())
+        .args(["--tag", "a"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     // Paths without a position print no :0:0.
     let out = bin().args(["diff", "no-such-1", "no-such-2"]).output().unwrap();
@@ -705,4 +728,51 @@ fn review_findings_stay_fixed() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+/// `--mock-keys DIR` gives the embedded mock a set from `keys generate` instead of fresh keys;
+/// a folder that is not such a set, a mixed set or a live target is refused before anything runs.
+#[test]
+fn mock_keys_take_a_generated_set_and_refuse_anything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (set, other) = (dir.path().join("set"), dir.path().join("other"));
+    crate::common::generated().write(&set, false).unwrap();
+    let out = bin()
+        .args(["run", "--mock-keys"])
+        .arg(&set)
+        .arg("scenarios/auth.yaml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = bin().args(["run", "--mock-keys"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a folder written by `ibkr-probe keys generate`"),
+        "{}",
+        text(&out)
+    );
+
+    let keys = bin().args(["keys", "generate"]).arg(&other).output().unwrap();
+    assert_eq!(keys.status.code(), Some(0), "{}", text(&keys));
+    std::fs::copy(other.join("mock-server.json"), set.join("mock-server.json")).unwrap();
+    let out = bin().args(["run", "--mock-keys"]).arg(&set).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("not from one `keys generate` run"),
+        "{}",
+        text(&out)
+    );
+
+    let out = bin()
+        .args(["run", "--target", "live", "--mock-keys"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("--mock-keys is for the embedded mock"),
+        "{}",
+        text(&out)
+    );
 }

@@ -35,6 +35,7 @@ fn options(target: Target, rate: f64) -> RunOptions {
         record: None,
         allow_trading: false,
         progress: None,
+        mock_keys: None,
     }
 }
 
