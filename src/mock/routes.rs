@@ -61,47 +61,9 @@ async fn handle(
         }
         _ => {}
     }
-    let result = match fault {
-        Some(FaultKind::RateLimit) => refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            json!({"error": "Too Many Requests"}),
-            "fault rate-limit",
-        ),
-        Some(FaultKind::InvalidSignature) => refused(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": auth::INVALID_SIGNATURE}),
-            "fault invalid-signature",
-        ),
-        Some(FaultKind::ServerError) => {
-            if state.next_error_id() % 2 == 0 {
-                refused(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    json!({"error": "failed to process request"}),
-                    "fault server-error",
-                )
-            } else {
-                refused(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": "Service Unavailable", "statusCode": 503}),
-                    "fault server-error",
-                )
-            }
-        }
-        Some(FaultKind::Gone) => refused(StatusCode::GONE, serde_json::Value::Null, "fault gone"),
-        Some(FaultKind::SsoDh) => refused(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            json!({"error": "failed to generate sso dh token"}),
-            "fault sso-dh",
-        ),
-        Some(FaultKind::Restart) => {
-            state.sessions().clear();
-            refused(
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "Service Unavailable", "statusCode": 503}),
-                "fault restart: IBKR restarted; every session is gone, a new live session token is needed",
-            )
-        }
-        _ => dispatch(
+    let result = match fault.and_then(|kind| fault_reply(&state, kind)) {
+        Some(reply) => reply,
+        None => dispatch(
             &state,
             &method,
             &uri,
@@ -121,6 +83,44 @@ async fn handle(
     (result.status, axum::Json(result.body)).into_response()
 }
 
+/// The answer of a fault that answers in IBKR's place, if `kind` is one.
+fn fault_reply(state: &State, kind: FaultKind) -> Option<Reply> {
+    let unavailable = || json!({"error": "Service Unavailable", "statusCode": 503});
+    Some(match kind {
+        FaultKind::RateLimit => refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": "Too Many Requests"}),
+            "fault rate-limit",
+        ),
+        FaultKind::InvalidSignature => refused(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": auth::INVALID_SIGNATURE}),
+            "fault invalid-signature",
+        ),
+        FaultKind::ServerError if state.next_error_id().is_multiple_of(2) => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "failed to process request"}),
+            "fault server-error",
+        ),
+        FaultKind::ServerError => refused(StatusCode::SERVICE_UNAVAILABLE, unavailable(), "fault server-error"),
+        FaultKind::Gone => refused(StatusCode::GONE, serde_json::Value::Null, "fault gone"),
+        FaultKind::SsoDh => refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "failed to generate sso dh token"}),
+            "fault sso-dh",
+        ),
+        FaultKind::Restart => {
+            state.sessions().clear();
+            refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable(),
+                "fault restart: IBKR restarted; every session is gone, a new live session token is needed",
+            )
+        }
+        _ => return None,
+    })
+}
+
 /// Full URLs the client may have signed for this request.
 fn candidate_urls(state: &State, uri: &Uri, headers: &HeaderMap) -> Vec<String> {
     let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -133,6 +133,17 @@ fn candidate_urls(state: &State, uri: &Uri, headers: &HeaderMap) -> Vec<String> 
     urls.sort();
     urls.dedup();
     urls
+}
+
+/// One request as it reaches the API: what it asks, when, and whether a competing login took
+/// its brokerage session just now.
+struct Arrival<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    route: &'a str,
+    body: &'a Bytes,
+    now: std::time::SystemTime,
+    competing: bool,
 }
 
 fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes, competing: bool) -> Reply {
@@ -170,52 +181,84 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
             refused(StatusCode::UNAUTHORIZED, json!({"error": auth::INVALID_SIGNATURE}), why)
         };
     }
-    let credentials = &state.config.credentials;
-    let window = state.config.timestamp_window;
-
     if is_lst {
-        if method != Method::POST {
-            return refused(
-                StatusCode::METHOD_NOT_ALLOWED,
-                json!({"error": "Method Not Allowed"}),
-                "use POST",
-            );
-        }
-        let mut b = vec![0u8; 32];
-        if SystemRandom.fill(&mut b).is_err() {
-            return refused(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"error": "internal error"}),
-                "no randomness",
-            );
-        }
-        return match auth::live_session_token(credentials, &request, now, window, state.config.activate_at, &b) {
-            Ok(grant) => {
-                let expires = now + std::time::Duration::from_secs(24 * 3600);
-                let mut session_id = [0u8; 16];
-                let _ = SystemRandom.fill(&mut session_id);
-                let mut session = Session::new(grant.token, now, expires, hex::encode(session_id));
-                session.buggy_variants = grant.buggy_variants;
-                if let Ok(mut issued) = state.issued.lock() {
-                    issued.push((grant.shared_secret, session.token.clone()));
-                }
-                state.sessions().insert(credentials.access_token.clone(), session);
-                reply(
-                    StatusCode::OK,
-                    json!({
-                        "diffie_hellman_response": grant.dh_response_hex,
-                        "live_session_token_signature": grant.signature_hex,
-                        "live_session_token_expiration": now_ms(expires),
-                    }),
-                )
-            }
-            Err(refusal) => lst_refusal(state, &refusal.message, &refusal.reason),
-        };
+        return live_session_token(state, method, &request, now);
     }
+    let arrival = Arrival {
+        method,
+        uri,
+        route,
+        body,
+        now,
+        competing,
+    };
+    serve(state, &arrival, &request)
+}
 
+/// The handshake: a new session for the consumer, or IBKR's refusal.
+fn live_session_token(
+    state: &State,
+    method: &Method,
+    request: &IncomingRequest<'_>,
+    now: std::time::SystemTime,
+) -> Reply {
+    if method != Method::POST {
+        return refused(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"error": "Method Not Allowed"}),
+            "use POST",
+        );
+    }
+    let mut b = vec![0u8; 32];
+    if SystemRandom.fill(&mut b).is_err() {
+        return refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "internal error"}),
+            "no randomness",
+        );
+    }
+    let config = &state.config;
+    let granted = auth::live_session_token(
+        &config.credentials,
+        request,
+        now,
+        config.timestamp_window,
+        config.activate_at,
+        &b,
+    );
+    let grant = match granted {
+        Ok(grant) => grant,
+        Err(refusal) => return lst_refusal(state, &refusal.message, &refusal.reason),
+    };
+    let expires = now + std::time::Duration::from_secs(24 * 3600);
+    let mut session_id = [0u8; 16];
+    let _ = SystemRandom.fill(&mut session_id);
+    let mut session = Session::new(grant.token, now, expires, hex::encode(session_id));
+    session.buggy_variants = grant.buggy_variants;
+    if let Ok(mut issued) = state.issued.lock() {
+        issued.push((grant.shared_secret, session.token.clone()));
+    }
+    state
+        .sessions()
+        .insert(config.credentials.access_token.clone(), session);
+    reply(
+        StatusCode::OK,
+        json!({
+            "diffie_hellman_response": grant.dh_response_hex,
+            "live_session_token_signature": grant.signature_hex,
+            "live_session_token_expiration": now_ms(expires),
+        }),
+    )
+}
+
+/// An ordinary request: its session and signature checked, paced, then answered by the API.
+fn serve(state: &State, arrival: &Arrival<'_>, request: &IncomingRequest<'_>) -> Reply {
+    let (config, now) = (&state.config, arrival.now);
     let mut sessions = state.sessions();
-    let session = sessions.get_mut(&credentials.access_token).filter(|s| s.expires > now);
-    if session.is_none() && route.trim_end_matches('/') == "/tickle" {
+    let session = sessions
+        .get_mut(&config.credentials.access_token)
+        .filter(|s| s.expires > now);
+    if session.is_none() && arrival.route.trim_end_matches('/') == "/tickle" {
         // Users saw this when their session was gone, e.g. after IBKR's maintenance (ibeam#242,
         // ibeam#268): nothing to check the signature against, and a plain answer.
         return refused(
@@ -225,8 +268,8 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
         );
     }
     let token = session.as_ref().map(|s| (&s.token, s.buggy_variants.as_slice()));
-    let verified = if state.config.verify_signatures {
-        auth::hmac_request(credentials, &request, now, window, token)
+    let verified = if config.verify_signatures {
+        auth::hmac_request(&config.credentials, request, now, config.timestamp_window, token)
     } else {
         Ok(Accepted::Proven(crate::oauth::QueryConvention::UrlOnly))
     };
@@ -247,49 +290,55 @@ fn dispatch(state: &State, method: &Method, uri: &Uri, headers: &HeaderMap, body
             "no session",
         );
     };
-    let instant = now;
-    let config = &state.config;
     let mut account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Paced on the path as routed: a trailing slash is the same endpoint.
+    let route = arrival.route;
     let paced = route.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(route);
-    if let Err(why) = super::pacing::admit(
-        &mut account.pacing,
-        paced,
-        config.rate_limit,
-        config.penalty_box,
-        instant,
-    ) {
+    if let Err(why) = super::pacing::admit(&mut account.pacing, paced, config.rate_limit, config.penalty_box, now) {
         return refused(
             StatusCode::TOO_MANY_REQUESTS,
             json!({"error": "Too Many Requests"}),
             why,
         );
     }
-    // Idle expiry of the brokerage session.
-    let idle = instant.duration_since(session.last_request).unwrap_or_default();
-    let mut notes = Vec::new();
-    if session.brokerage.is_some() && idle > state.config.idle_timeout {
-        session.brokerage = None;
-        notes.push(format!("brokerage session expired after {} s idle", idle.as_secs()));
-    }
-    session.last_request = instant;
-    if competing {
-        session.competing = true;
-        session.brokerage = None;
-        notes.push("fault competing: another login took the brokerage session".to_owned());
-    }
+    let mut notes = session_notes(state, session, arrival);
     if accepted == Accepted::SpecOnly {
         notes.push("signed with RFC 5849 per-value encoding: accepted by the spec, unproven at IBKR".to_owned());
     }
-    let query: Vec<(String, String)> = query_pairs(uri.query().unwrap_or(""))
+    let query: Vec<(String, String)> = query_pairs(arrival.uri.query().unwrap_or(""))
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
-    let mut result = api::answer(state, session, &mut account, method, route, &query, body, now);
+    let asked = api::Asked {
+        method: arrival.method,
+        path: route,
+        query: &query,
+        body: arrival.body,
+        now,
+    };
+    let mut result = api::answer(state, session, &mut account, &asked);
     if let Some(note) = result.note.take() {
         notes.push(note);
     }
     result.note = (!notes.is_empty()).then(|| notes.join("; "));
     result
+}
+
+/// What happens to the brokerage session before the request is answered: it expires when idle
+/// too long, and a competing login takes it. Returns the log's notes.
+fn session_notes(state: &State, session: &mut Session, arrival: &Arrival<'_>) -> Vec<String> {
+    let idle = arrival.now.duration_since(session.last_request).unwrap_or_default();
+    let mut notes = Vec::new();
+    if session.brokerage.is_some() && idle > state.config.idle_timeout {
+        session.brokerage = None;
+        notes.push(format!("brokerage session expired after {} s idle", idle.as_secs()));
+    }
+    session.last_request = arrival.now;
+    if arrival.competing {
+        session.competing = true;
+        session.brokerage = None;
+        notes.push("fault competing: another login took the brokerage session".to_owned());
+    }
+    notes
 }
 
 fn lst_refusal(state: &State, message: &str, reason: &str) -> Reply {

@@ -91,12 +91,10 @@ fn carry<T>(outcome: &StepOutcome, ours: Option<T>, theirs: impl FnOnce() -> T) 
     }
 }
 
-/// Runs every step of one file.
+/// Runs every step of one file. A step that fails hands the file's expected value to the next,
+/// so one mistake is reported once.
 pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
-    let raw = &file.raw;
-    let lst_case = &raw.live_session_token;
-    let mut steps = Vec::with_capacity(9 + 2 * raw.requests.len());
-
+    let mut steps = Vec::with_capacity(9 + 2 * file.raw.requests.len());
     let group = |p: &crate::oauth::DhParams| format!("prime {:x} generator {:x}", p.prime(), p.generator());
     steps.push(compare(
         "dh_params_pem_equals_hex",
@@ -104,8 +102,18 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
         &group(&file.dh_from_hex),
         Ok(group(&file.dh_from_pem)),
     ));
+    let (secret_plain, prepend) = secret_steps(file, &mut steps);
+    let a = DhExponent::from_bytes(file.dh_random.expose().clone());
+    lst_request_steps(file, &a, &prepend, &mut steps);
+    if let Some(token) = token_steps(file, &a, &secret_plain, &mut steps) {
+        request_steps(file, &token, &mut steps);
+    }
+    steps
+}
 
-    // 1. Decrypt the access token secret.
+/// 1-2: the access token secret decrypted, and the prepend from it.
+fn secret_steps(file: &VectorFile, steps: &mut Vec<StepOutcome>) -> (SecretBytes, Secret<String>) {
+    let raw = &file.raw;
     let decrypted = lst::decrypt_access_token_secret(&file.encryption_key, &raw.access_token_secret);
     let outcome = compare(
         "decrypt_access_token_secret",
@@ -119,15 +127,18 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     let secret_plain: SecretBytes = carry(&outcome, decrypted.ok(), || file.expect_secret_plain.clone());
     steps.push(outcome);
 
-    // 2. The prepend.
     let prepend = lst::prepend(&secret_plain);
     let outcome = compare("prepend", true, &raw.expect_prepend_hex, Ok(prepend.expose().clone()));
     let prepend = carry(&outcome, Some(prepend), || Secret::new(raw.expect_prepend_hex.clone()));
     steps.push(outcome);
+    (secret_plain, prepend)
+}
 
-    // 3. The DH challenge A.
-    let a = DhExponent::from_bytes(file.dh_random.expose().clone());
-    let challenge = dh::challenge_hex(&file.dh_from_hex, &a);
+/// 3-5: the DH challenge A, the LST request's base string with the prepend in front, and its
+/// RSA-SHA256 signature.
+fn lst_request_steps(file: &VectorFile, a: &DhExponent, prepend: &Secret<String>, steps: &mut Vec<StepOutcome>) {
+    let (raw, lst_case) = (&file.raw, &file.raw.live_session_token);
+    let challenge = dh::challenge_hex(&file.dh_from_hex, a);
     let outcome = compare(
         "dh_challenge",
         false,
@@ -137,7 +148,6 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     let challenge = carry(&outcome, Some(challenge), || lst_case.expect_dh_challenge_hex.clone());
     steps.push(outcome);
 
-    // 4. The LST request's base string, prepend in front.
     let oauth = [
         ("diffie_hellman_challenge", challenge.as_str()),
         ("oauth_consumer_key", raw.consumer_key.as_str()),
@@ -152,7 +162,7 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
         form: &[],
         oauth: &oauth,
     };
-    let lst_base = lst_base_string(&prepend, &request, QueryConvention::InBaseString);
+    let lst_base = lst_base_string(prepend, &request, QueryConvention::InBaseString);
     let outcome = compare(
         "lst_base_string",
         true,
@@ -164,16 +174,24 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     });
     steps.push(outcome);
 
-    // 5. Its RSA-SHA256 signature.
     steps.push(compare(
         "lst_request_signature",
         true,
         &lst_case.expect_signature,
         sign::rsa_sha256(&file.signature_key, lst_base.expose().as_bytes()),
     ));
+}
 
-    // 6. K from the server's B.
-    let k = dh::shared_secret(&file.dh_from_hex, &a, &lst_case.dh_response_hex);
+/// 6-8: K from the server's B, the LST, and its validation signature (also checked in constant
+/// time). `None` when there is no token to sign requests with.
+fn token_steps(
+    file: &VectorFile,
+    a: &DhExponent,
+    secret_plain: &SecretBytes,
+    steps: &mut Vec<StepOutcome>,
+) -> Option<LiveSessionToken> {
+    let (raw, lst_case) = (&file.raw, &file.raw.live_session_token);
+    let k = dh::shared_secret(&file.dh_from_hex, a, &lst_case.dh_response_hex);
     let outcome = compare(
         "shared_secret",
         true,
@@ -183,34 +201,31 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
     let k = carry(&outcome, k.ok(), || file.expect_shared_secret.clone());
     steps.push(outcome);
 
-    // 7. The LST.
-    let token = LiveSessionToken::derive(&k, &secret_plain);
+    let token = LiveSessionToken::derive(&k, secret_plain);
     let outcome = compare(
         "live_session_token",
         true,
         &lst_case.expect_live_session_token,
         Ok(token.to_base64().expose().clone()),
     );
-    let token = match carry(&outcome, Some(Ok(token)), || {
+    let token = carry(&outcome, Some(Ok(token)), || {
         LiveSessionToken::from_base64(&lst_case.expect_live_session_token)
-    }) {
+    });
+    steps.push(outcome);
+    let expected_signature = &lst_case.expect_live_session_token_signature;
+    let token = match token {
         Ok(token) => token,
         Err(e) => {
             // load() checked this base64, so this is unreachable in practice; report, don't panic.
-            steps.push(outcome);
             steps.push(compare(
                 "live_session_token_signature",
                 true,
-                &lst_case.expect_live_session_token_signature,
+                expected_signature,
                 Err(e),
             ));
-            return steps;
+            return None;
         }
     };
-    steps.push(outcome);
-
-    // 8. The LST's validation signature (constant-time check).
-    let expected_signature = &lst_case.expect_live_session_token_signature;
     let mut outcome = compare(
         "live_session_token_signature",
         true,
@@ -224,9 +239,12 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
         };
     }
     steps.push(outcome);
+    Some(token)
+}
 
-    // 9. Ordinary requests.
-    for (index, case) in raw.requests.iter().enumerate() {
+/// 9: each ordinary request's base string and signature (HMAC with the LST, or RSA-SHA256).
+fn request_steps(file: &VectorFile, token: &LiveSessionToken, steps: &mut Vec<StepOutcome>) {
+    for (index, case) in file.raw.requests.iter().enumerate() {
         let oauth: Vec<(&str, &str)> = case.oauth.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let form: Vec<(&str, &str)> = case.form.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let request = SigningRequest {
@@ -253,7 +271,7 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
             Some(SignatureMethod::RsaSha256) => sign::rsa_sha256(&file.signature_key, base.as_bytes()),
             _ => match &case.lst {
                 Some(text) => LiveSessionToken::from_base64(text).map(|t| sign::hmac_sha256(&t, base.as_bytes())),
-                None => Ok(sign::hmac_sha256(&token, base.as_bytes())),
+                None => Ok(sign::hmac_sha256(token, base.as_bytes())),
             },
         };
         steps.push(compare(
@@ -263,5 +281,4 @@ pub fn verify(file: &VectorFile) -> Vec<StepOutcome> {
             signature,
         ));
     }
-    steps
 }

@@ -163,17 +163,24 @@ pub(crate) fn serves(method: &str, path: &str) -> bool {
 }
 
 /// Answers a request whose OAuth and pacing checks passed.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn answer(
-    state: &State,
-    session: &mut Session,
-    account: &mut Account,
-    method: &Method,
-    path: &str,
-    query: &[(String, String)],
-    body: &Bytes,
-    now: SystemTime,
-) -> Reply {
+/// What a request asks of the API, once its signature and pacing have passed.
+pub(super) struct Asked<'a> {
+    pub method: &'a Method,
+    /// The path below `/v1/api`.
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    pub body: &'a Bytes,
+    pub now: SystemTime,
+}
+
+pub(super) fn answer(state: &State, session: &mut Session, account: &mut Account, asked: &Asked<'_>) -> Reply {
+    let Asked {
+        method,
+        path,
+        query,
+        body,
+        now,
+    } = *asked;
     // ibind calls `/iserver/account/trades/` with a trailing slash and IBKR answers it.
     let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
     let mut fits_path = false;
