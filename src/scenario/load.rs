@@ -376,6 +376,44 @@ impl<'a> Checker<'a> {
     }
 
     fn step(&mut self, step: &Step) -> Result<CompiledStep, ScenarioError> {
+        self.action(step)?;
+        let at = &step.name.referenced;
+        let mut compiled = CompiledStep::default();
+        if let Some(sleep) = &step.sleep {
+            compiled.sleep = Some(self.duration(sleep)?);
+            return Ok(compiled);
+        }
+        if let Some(request) = &step.request {
+            self.request(request)?;
+        }
+        if let Some(expect) = &step.expect {
+            compiled.json = self.checks(&expect.json, true)?;
+            compiled.headers = self.checks(&expect.headers, false)?;
+            if let Some(snapshot) = &expect.snapshot {
+                compiled.snapshot = Some(self.snapshot(snapshot)?);
+            }
+        }
+        if let Some(poll) = &step.poll {
+            compiled.poll = Some(self.poll(poll, at)?);
+        }
+        if let Some(expected) = &step.expect_error {
+            self.templates(&expected.referenced, &[expected.value.as_str()])?;
+        }
+        for (name, path) in &step.capture {
+            let parsed = JsonPath::parse(&path.value).map_err(|e| self.error(&path.referenced, e))?;
+            compiled.captures.push((name.clone(), parsed));
+        }
+        // Captures are defined for later steps only.
+        for name in step.capture.keys() {
+            self.captured.insert(name.clone());
+            self.defined.insert(name.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// A step does one thing, after an `lst` step if it signs, and carries only the checks its
+    /// action can have.
+    fn action(&mut self, step: &Step) -> Result<(), ScenarioError> {
         let at = &step.name.referenced;
         let actions = [
             step.lst.is_some(),
@@ -403,18 +441,9 @@ impl<'a> Checker<'a> {
                 ),
             ));
         }
-        let mut compiled = CompiledStep::default();
-        if let Some(sleep) = &step.sleep {
-            let has_more = step.expect.is_some()
-                || step.expect_error.is_some()
-                || !step.capture.is_empty()
-                || step.poll.is_some()
-                || step.retries.is_some();
-            if has_more {
-                return Err(self.error(at, "a `sleep` step only waits; it takes no checks"));
-            }
-            compiled.sleep = Some(self.duration(sleep)?);
-            return Ok(compiled);
+        let checks = step.expect.is_some() || step.expect_error.is_some() || !step.capture.is_empty();
+        if step.sleep.is_some() && (checks || step.poll.is_some() || step.retries.is_some()) {
+            return Err(self.error(at, "a `sleep` step only waits; it takes no checks"));
         }
         if step.retries.is_some() && step.request.is_none() {
             return Err(self.error(at, "`retries` bounds the retries of a `request`; this step has none"));
@@ -428,92 +457,77 @@ impl<'a> Checker<'a> {
         if step.poll.is_some() && step.request.is_none() {
             return Err(self.error(at, "`poll` repeats a `request`; this step has none"));
         }
-        if let Some(request) = &step.request {
-            let method = request.method.value.to_ascii_uppercase();
-            if !["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method.as_str()) {
-                return Err(self.error(
-                    &request.method.referenced,
-                    format!(
-                        "unknown method {:?}; expected GET, POST, PUT, DELETE or PATCH",
-                        request.method.value
-                    ),
-                ));
-            }
-            if !request.path.value.starts_with('/') {
-                return Err(self.error(
-                    &request.path.referenced,
-                    "the path starts with `/`, e.g. /iserver/accounts",
-                ));
-            }
-            self.templates(&request.path.referenced, &[request.path.value.as_str()])?;
-            for value in request.query.values() {
-                self.templates(&value.referenced, &[value.value.as_str()])?;
-            }
-            if let Some(json) = &request.json {
-                self.templates(&json.referenced, &template::json_strings(&json.value))?;
-            }
-        }
+        Ok(())
+    }
 
-        if let Some(expect) = &step.expect {
-            compiled.json = self.checks(&expect.json, true)?;
-            compiled.headers = self.checks(&expect.headers, false)?;
-            if let Some(snapshot) = &expect.snapshot {
-                compiled.snapshot = Some(self.snapshot(snapshot)?);
-            }
+    /// A request's method, path and the templates in its path, query and body.
+    fn request(&mut self, request: &super::model::RequestSpec) -> Result<(), ScenarioError> {
+        let method = request.method.value.to_ascii_uppercase();
+        if !["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method.as_str()) {
+            return Err(self.error(
+                &request.method.referenced,
+                format!(
+                    "unknown method {:?}; expected GET, POST, PUT, DELETE or PATCH",
+                    request.method.value
+                ),
+            ));
         }
-        if let Some(poll) = &step.poll {
-            let interval = poll
-                .interval
-                .as_ref()
-                .map(|d| self.duration(d))
-                .transpose()?
-                .unwrap_or(Duration::from_millis(500));
-            let deadline = poll
-                .deadline
-                .as_ref()
-                .map(|d| self.duration(d))
-                .transpose()?
-                .unwrap_or(Duration::from_secs(30));
-            if interval < MIN_POLL_INTERVAL {
-                let at = poll.interval.as_ref().map_or(at, |i| &i.referenced);
-                return Err(self.error(
-                    at,
-                    format!(
-                        "poll interval {} is too short: at least {} (IBKR allows about 10 requests/s for everything)",
-                        humantime::format_duration(interval),
-                        humantime::format_duration(MIN_POLL_INTERVAL)
-                    ),
-                ));
-            }
-            let backoff = poll.backoff.unwrap_or(1.0);
-            if !(1.0..=10.0).contains(&backoff) {
-                return Err(self.error(at, format!("poll backoff {backoff} must be between 1 and 10")));
-            }
-            if poll.until.is_empty() {
-                return Err(self.error(at, "`poll.until` needs at least one condition"));
-            }
-            compiled.poll = Some(CompiledPoll {
-                until: self.checks(&poll.until, true)?,
-                interval,
-                backoff,
-                deadline,
-                max_attempts: poll.max_attempts,
-                stop_on: poll.stop_on.clone(),
-            });
+        if !request.path.value.starts_with('/') {
+            return Err(self.error(
+                &request.path.referenced,
+                "the path starts with `/`, e.g. /iserver/accounts",
+            ));
         }
-        if let Some(expected) = &step.expect_error {
-            self.templates(&expected.referenced, &[expected.value.as_str()])?;
+        self.templates(&request.path.referenced, &[request.path.value.as_str()])?;
+        for value in request.query.values() {
+            self.templates(&value.referenced, &[value.value.as_str()])?;
         }
-        for (name, path) in &step.capture {
-            let parsed = JsonPath::parse(&path.value).map_err(|e| self.error(&path.referenced, e))?;
-            compiled.captures.push((name.clone(), parsed));
+        if let Some(json) = &request.json {
+            self.templates(&json.referenced, &template::json_strings(&json.value))?;
         }
-        // Captures are defined for later steps only.
-        for name in step.capture.keys() {
-            self.captured.insert(name.clone());
-            self.defined.insert(name.clone());
+        Ok(())
+    }
+
+    /// `poll:` with its defaults (every 500 ms for up to 30 s), never faster than IBKR allows.
+    fn poll(&mut self, poll: &super::model::Poll, at: &Location) -> Result<CompiledPoll, ScenarioError> {
+        let interval = poll
+            .interval
+            .as_ref()
+            .map(|d| self.duration(d))
+            .transpose()?
+            .unwrap_or(Duration::from_millis(500));
+        let deadline = poll
+            .deadline
+            .as_ref()
+            .map(|d| self.duration(d))
+            .transpose()?
+            .unwrap_or(Duration::from_secs(30));
+        if interval < MIN_POLL_INTERVAL {
+            let at = poll.interval.as_ref().map_or(at, |i| &i.referenced);
+            return Err(self.error(
+                at,
+                format!(
+                    "poll interval {} is too short: at least {} (IBKR allows about 10 requests/s for everything)",
+                    humantime::format_duration(interval),
+                    humantime::format_duration(MIN_POLL_INTERVAL)
+                ),
+            ));
         }
-        Ok(compiled)
+        let backoff = poll.backoff.unwrap_or(1.0);
+        if !(1.0..=10.0).contains(&backoff) {
+            return Err(self.error(at, format!("poll backoff {backoff} must be between 1 and 10")));
+        }
+        if poll.until.is_empty() {
+            return Err(self.error(at, "`poll.until` needs at least one condition"));
+        }
+        Ok(CompiledPoll {
+            until: self.checks(&poll.until, true)?,
+            interval,
+            backoff,
+            deadline,
+            max_attempts: poll.max_attempts,
+            stop_on: poll.stop_on.clone(),
+        })
     }
 
     fn checks(

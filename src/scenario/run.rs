@@ -402,34 +402,19 @@ async fn run_scenario(
     interrupted: &mut bool,
     interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
 ) -> Result<ScenarioReport, String> {
-    let (kind, options, emit) = (context.kind, context.options, context.emit);
+    let (options, emit) = (context.options, context.emit);
     let scenario = &loaded.scenario;
     let mut report = ScenarioReport {
         name: format!("{}{}", scenario.name.value, row.label),
         file: loaded.path.clone(),
         tags: scenario.tags.clone(),
-        skipped: None,
+        skipped: skip_reason(context.kind, loaded, *interrupted),
         steps: Vec::new(),
     };
-    let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
-    let needs_own_mock = loaded.mock.is_some();
-    if !allowed || (needs_own_mock && kind != TargetKind::Mock) {
-        report.skipped = Some(
-            format!(
-                "not for target {kind:?} (targets: {:?})",
-                scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock])
-            )
-            .to_lowercase(),
-        );
-        emit(RunEvent::Scenario(&report));
-        return Ok(report);
-    }
-    if *interrupted {
-        report.skipped = Some("run interrupted".into());
-        emit(RunEvent::Scenario(&report));
-        return Ok(report);
-    }
     emit(RunEvent::Scenario(&report));
+    if report.skipped.is_some() {
+        return Ok(report);
+    }
     let own;
     let endpoint = match (&loaded.mock, context.mock_server) {
         (Some(settings), Some(server)) => {
@@ -446,69 +431,117 @@ async fn run_scenario(
         .map(|r| Arc::new(r) as Arc<dyn crate::client::Observer>);
     let client = Client::with_shared(context.credentials.clone(), client_options, context.pacer.clone())
         .map_err(|e| e.to_string())?;
-    let mut vars: HashMap<String, String> = HashMap::new();
-    let now = client.options().clock.now();
-    for (name, value) in &scenario.variables {
-        let rendered =
-            template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
-        vars.insert(name.clone(), rendered);
-    }
-    vars.extend(row.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-    vars.extend(options.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-
+    let vars = scenario_vars(loaded, row, &options.vars, client.options().clock.now())?;
+    let mut run = ScenarioRun {
+        client,
+        endpoint,
+        recorder,
+        vars,
+    };
     let mut failed = false;
     for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
-        if failed || *interrupted {
+        let finished = if failed || *interrupted {
             let why = if *interrupted {
                 "run interrupted"
             } else {
                 "an earlier step failed"
             };
-            let skipped = StepReport {
+            StepReport {
                 name: step.name.value.clone(),
                 status: StepStatus::Skipped(why.into()),
                 duration: Duration::ZERO,
                 attempts: 0,
                 server_log: Vec::new(),
-            };
-            emit(RunEvent::StepFinished(&skipped));
-            report.steps.push(skipped);
-            continue;
-        }
-        emit(RunEvent::StepStarted { name: &step.name.value });
-        let log_start = endpoint.log.as_ref().map_or(0, LogBuffer::len);
-        let recorded_start = recorder.as_ref().map_or(0, crate::record::Recorder::len);
-        let step_started = Instant::now();
+            }
+        } else {
+            emit(RunEvent::StepStarted { name: &step.name.value });
+            let finished = run.step(step, compiled, interrupted, interrupt).await;
+            failed = !matches!(finished.status, StepStatus::Passed);
+            finished
+        };
+        emit(RunEvent::StepFinished(&finished));
+        report.steps.push(finished);
+    }
+    if let (Some(dir), Some(recorder)) = (&options.record, &run.recorder) {
+        write_cassette(dir, loaded, &row.label, recorder.take(), context.credentials)?;
+    }
+    Ok(report)
+}
+
+/// Why a scenario does not run: not meant for this target (a scenario with its own mock runs
+/// only on the mock), or the run was interrupted before it.
+fn skip_reason(kind: TargetKind, loaded: &LoadedScenario, interrupted: bool) -> Option<String> {
+    let scenario = &loaded.scenario;
+    let allowed = scenario.targets.as_ref().is_none_or(|t| t.contains(&kind));
+    if !allowed || (loaded.mock.is_some() && kind != TargetKind::Mock) {
+        let targets = scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock]);
+        return Some(format!("not for target {kind:?} (targets: {targets:?})").to_lowercase());
+    }
+    interrupted.then(|| "run interrupted".to_owned())
+}
+
+/// The scenario's variables rendered in order, then the row's, then `--var`s.
+fn scenario_vars(
+    loaded: &LoadedScenario,
+    row: &Row,
+    overrides: &HashMap<String, String>,
+    now: SystemTime,
+) -> Result<HashMap<String, String>, String> {
+    let mut vars = HashMap::new();
+    for (name, value) in &loaded.scenario.variables {
+        let rendered =
+            template::render(&value.value, &vars, now).map_err(|e| format!("{}: {e}", loaded.path.display()))?;
+        vars.insert(name.clone(), rendered);
+    }
+    vars.extend(row.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(vars)
+}
+
+/// What a scenario's steps share: the client, the server (and its log), the recorder and the
+/// variables captures add to.
+struct ScenarioRun<'e> {
+    client: Client,
+    endpoint: &'e Endpoint,
+    recorder: Option<crate::record::Recorder>,
+    vars: HashMap<String, String>,
+}
+
+impl ScenarioRun<'_> {
+    /// Runs one step and reports it, with the server's log lines when it failed.
+    async fn step(
+        &mut self,
+        step: &Step,
+        compiled: &CompiledStep,
+        interrupted: &mut bool,
+        interrupt: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    ) -> StepReport {
+        let log_start = self.endpoint.log.as_ref().map_or(0, LogBuffer::len);
+        let recorded_start = self.recorder.as_ref().map_or(0, crate::record::Recorder::len);
+        let started = Instant::now();
         let outcome = tokio::select! {
-            outcome = run_step(&client, step, compiled, &mut vars) => Some(outcome),
+            outcome = run_step(&self.client, step, compiled, &mut self.vars) => Some(outcome),
             () = interrupt.as_mut() => None,
         };
         let (status, attempts) = outcome.unwrap_or_else(|| {
             *interrupted = true;
             (StepStatus::Skipped("run interrupted".into()), 0)
         });
-        failed = !matches!(status, StepStatus::Passed);
-        if let (Some(recorder), Some(request)) = (&recorder, &step.request) {
+        if let (Some(recorder), Some(request)) = (&self.recorder, &step.request) {
             recorder.label_since(recorded_start, &request.as_written());
         }
-        let server_log = match (&status, &endpoint.log) {
+        let server_log = match (&status, &self.endpoint.log) {
             (StepStatus::Failed(_) | StepStatus::Error(_), Some(log)) => log.since(log_start),
             _ => Vec::new(),
         };
-        let finished = StepReport {
+        StepReport {
             name: step.name.value.clone(),
             status,
-            duration: step_started.elapsed(),
+            duration: started.elapsed(),
             attempts,
             server_log,
-        };
-        emit(RunEvent::StepFinished(&finished));
-        report.steps.push(finished);
+        }
     }
-    if let (Some(dir), Some(recorder)) = (&options.record, &recorder) {
-        write_cassette(dir, loaded, &row.label, recorder.take(), context.credentials)?;
-    }
-    Ok(report)
 }
 
 /// Redacts a scenario's interactions and writes them as `DIR/<scenario>.json`.
@@ -662,7 +695,7 @@ async fn run_step(
             Err(e) => (client_error_status(&e, expect_error.as_deref()), 1),
         };
     }
-    let (method, path, query, body) = if step.session_init.is_some() {
+    let request = if step.session_init.is_some() {
         (
             Method::POST,
             "/iserver/auth/ssodh/init".to_owned(),
@@ -677,51 +710,68 @@ async fn run_step(
     } else {
         return (StepStatus::Error("step has no action".into()), 0);
     };
-    let query_refs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let expect_error = expect_error.as_deref();
+    match send(client, step, compiled.poll.as_ref(), &request, vars, expect_error).await {
+        Ok((response, attempts)) => (
+            check_response(step, compiled, &response, expect_error, vars, now),
+            attempts,
+        ),
+        Err(ended) => ended,
+    }
+}
 
-    let mut attempts = 0;
-    let poll = compiled.poll.as_ref();
-    let started = now;
+/// Sends the step's request, again and again while it polls, until the answer it waits for.
+/// Returns the answer and how many were sent, or how the step ended without one.
+async fn send(
+    client: &Client,
+    step: &Step,
+    poll: Option<&super::load::CompiledPoll>,
+    (method, path, query, body): &RenderedRequest,
+    vars: &HashMap<String, String>,
+    expect_error: Option<&str>,
+) -> Result<(ApiResponse, u32), (StepStatus, u32)> {
+    let clock = &client.options().clock;
+    let query_refs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let retries = step.retries.unwrap_or(client.options().max_retries);
+    let started = clock.now();
     let mut interval = poll.map_or(Duration::ZERO, |p| p.interval);
-    let response = loop {
-        let retries = step.retries.unwrap_or(client.options().max_retries);
-        let request = client.request_with_retries(method.clone(), &path, &query_refs, body.as_ref(), retries);
-        let response = match request.await {
-            Ok(response) => response,
-            Err(e) => return (client_error_status(&e, expect_error.as_deref()), attempts + 1),
-        };
+    let mut attempts = 0;
+    loop {
+        let request = client.request_with_retries(method.clone(), path, &query_refs, body.as_ref(), retries);
+        let response = request
+            .await
+            .map_err(|e| (client_error_status(&e, expect_error), attempts + 1))?;
         attempts += 1;
-        let Some(poll) = poll else { break response };
+        let Some(poll) = poll else {
+            return Ok((response, attempts));
+        };
         if poll.stops_on(response.status) {
             let body: String = String::from_utf8_lossy(&response.body).chars().take(200).collect();
-            return (
+            return Err((
                 StepStatus::Failed(format!(
                     "poll stopped after {attempts} attempt(s): HTTP {} will not turn into success ({body}); set `poll.stop_on` to poll on it",
                     response.status
                 )),
                 attempts,
-            );
+            ));
         }
-        let unmet = first_unmet(&poll.until, &response, vars, now);
-        let Some(unmet) = unmet else { break response };
-        let out_of_attempts = poll.max_attempts.is_some_and(|max| attempts >= max);
+        let Some(unmet) = first_unmet(&poll.until, &response, vars, started) else {
+            return Ok((response, attempts));
+        };
         let elapsed = clock.since(started);
+        let out_of_attempts = poll.max_attempts.is_some_and(|max| attempts >= max);
         if out_of_attempts || elapsed + interval > poll.deadline {
-            return (
+            return Err((
                 StepStatus::Failed(format!(
                     "poll: condition not met after {attempts} attempt(s) over {:.1} s: {unmet}",
                     elapsed.as_secs_f64()
                 )),
                 attempts,
-            );
+            ));
         }
         clock.sleep(interval).await;
         interval = interval.mul_f64(poll.backoff);
-    };
-    (
-        check_response(step, compiled, &response, expect_error.as_deref(), vars, now),
-        attempts,
-    )
+    }
 }
 
 type RenderedRequest = (Method, String, Vec<(String, String)>, Option<Value>);
