@@ -32,62 +32,60 @@ pub(crate) enum FieldsCommand {
 }
 
 pub(crate) fn fields(args: FieldsArgs) -> Outcome {
-    use ibkr_probe::fields::{catalogue, check};
-    if let Some(FieldsCommand::CheckMapping { file }) = &args.command {
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(e) => {
-                return Err(CliError::new(
-                    exit::INVALID_INPUT,
-                    format!("{}: cannot read: {e}", file.display()),
-                ));
-            }
-        };
-        let entries = match check::read_mapping(&text) {
-            Ok(entries) => entries,
-            Err(e) => {
-                return Err(CliError::new(
-                    exit::INVALID_INPUT,
-                    format!(
-                        "{}: {e}; expected a map of field id -> meaning, e.g. `85: Ask Size`",
-                        file.display()
-                    ),
-                ));
-            }
-        };
-        let verdicts = check::check_mapping(&entries);
-        let wrong = verdicts.iter().filter(|v| !v.correct).count();
-        if args.json {
-            write_stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&verdicts).unwrap_or_default()
-            ));
-        } else {
-            let mut text = String::new();
-            for v in &verdicts {
-                if v.correct {
-                    text.push_str(&format!("ok     {}: {} ({})\n", v.id, v.believed, v.actual));
-                } else {
-                    let hint = v
-                        .right_id
-                        .as_ref()
-                        .map(|id| format!("; {} is field {id}", v.believed))
-                        .unwrap_or_default();
-                    text.push_str(&format!(
-                        "WRONG  {}: you have {:?}, IBKR's table says {:?}{hint}\n",
-                        v.id, v.believed, v.actual
-                    ));
-                }
-            }
-            text.push_str(&format!("{} of {} entries wrong\n", wrong, verdicts.len()));
-            write_stdout(&text);
-        }
-        return if wrong == 0 {
-            Ok(exit::SUCCESS)
-        } else {
-            Ok(exit::CHECK_FAILED)
-        };
+    match &args.command {
+        Some(FieldsCommand::CheckMapping { file }) => check_mapping(file, args.json),
+        None => look_up(&args),
     }
+}
+
+/// `fields check-mapping FILE`: each entry of the user's id -> meaning map against IBKR's table.
+fn check_mapping(file: &std::path::Path, json: bool) -> Outcome {
+    use ibkr_probe::fields::check;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, format!("{}: cannot read: {e}", file.display())))?;
+    let entries = check::read_mapping(&text).map_err(|e| {
+        CliError::new(
+            exit::INVALID_INPUT,
+            format!(
+                "{}: {e}; expected a map of field id -> meaning, e.g. `85: Ask Size`",
+                file.display()
+            ),
+        )
+    })?;
+    let verdicts = check::check_mapping(&entries);
+    let wrong = verdicts.iter().filter(|v| !v.correct).count();
+    if json {
+        write_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&verdicts).unwrap_or_default()
+        ));
+    } else {
+        let mut text = String::new();
+        for v in &verdicts {
+            if v.correct {
+                text.push_str(&format!("ok     {}: {} ({})\n", v.id, v.believed, v.actual));
+            } else {
+                let hint = v
+                    .right_id
+                    .as_ref()
+                    .map(|id| format!("; {} is field {id}", v.believed))
+                    .unwrap_or_default();
+                text.push_str(&format!(
+                    "WRONG  {}: you have {:?}, IBKR's table says {:?}{hint}\n",
+                    v.id, v.believed, v.actual
+                ));
+            }
+        }
+        text.push_str(&format!("{} of {} entries wrong\n", wrong, verdicts.len()));
+        write_stdout(&text);
+    }
+    Ok(if wrong == 0 { exit::SUCCESS } else { exit::CHECK_FAILED })
+}
+
+/// `fields [ID|NAME]... [--search TEXT]`: fields by id or name, or the whole table; a query
+/// that names nothing gets the nearest fields and exit 2.
+fn look_up(args: &FieldsArgs) -> Outcome {
+    use ibkr_probe::fields::catalogue;
     let mut found: Vec<&'static ibkr_probe::fields::Field> = Vec::new();
     let mut unknown = Vec::new();
     for query in &args.queries {
@@ -134,9 +132,9 @@ pub(crate) fn fields(args: FieldsArgs) -> Outcome {
         }
         write_stdout(&text);
     }
-    if unknown.is_empty() {
-        Ok(exit::SUCCESS)
+    Ok(if unknown.is_empty() {
+        exit::SUCCESS
     } else {
-        Ok(exit::INVALID_INPUT)
-    }
+        exit::INVALID_INPUT
+    })
 }

@@ -394,53 +394,7 @@ impl Client {
             let nonce = header::nonce(&mut rng).map_err(|source| ClientError::OAuth { step, source })?;
             let timestamp = header::timestamp(self.options.clock.now());
             let authorization = authorize(&nonce, &timestamp).map_err(|source| ClientError::OAuth { step, source })?;
-            if self.options.verbosity > 0 {
-                self.trace(&format!("-> {method} {url} (attempt {attempt})"));
-            }
-            if self.options.verbosity > 1 {
-                self.trace(&format!("   authorization: {}", redact_authorization(&authorization)));
-            }
-            let mut builder = self
-                .http
-                .request(method.clone(), url)
-                .header("authorization", authorization);
-            builder = match json {
-                Some(body) => builder.json(body),
-                // IBKR answers 411 to a POST without Content-Length.
-                None if method == Method::POST => builder.header("content-length", "0").body(""),
-                None => builder,
-            };
-            let started = Instant::now();
-            let outcome = match builder.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    response.bytes().await.map(|body| ApiResponse {
-                        status,
-                        headers,
-                        body,
-                        elapsed: started.elapsed(),
-                        attempts: attempt,
-                    })
-                }
-                Err(e) => Err(e),
-            };
-            if self.options.verbosity > 0 {
-                match &outcome {
-                    Ok(response) => {
-                        self.trace(&format!(
-                            "<- {} {} ({} ms)",
-                            response.status,
-                            url,
-                            response.elapsed.as_millis()
-                        ));
-                        if self.options.verbosity > 1 {
-                            self.trace(&format!("   body: {}", redact_body(&response.body)));
-                        }
-                    }
-                    Err(e) => self.trace(&format!("<- error {url}: {}", error_chain(e))),
-                }
-            }
+            let outcome = self.attempt(&method, url, json, authorization, attempt).await;
             let mut wait = self.backoff(attempt, &mut rng);
             match outcome {
                 Ok(response) => {
@@ -477,6 +431,65 @@ impl Client {
             }
             self.options.clock.sleep(wait).await;
         }
+    }
+
+    /// One signed attempt on the wire, traced at the verbosity asked for (secrets redacted).
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        json: Option<&Value>,
+        authorization: String,
+        attempt: u32,
+    ) -> Result<ApiResponse, reqwest::Error> {
+        if self.options.verbosity > 0 {
+            self.trace(&format!("-> {method} {url} (attempt {attempt})"));
+        }
+        if self.options.verbosity > 1 {
+            self.trace(&format!("   authorization: {}", redact_authorization(&authorization)));
+        }
+        let builder = self
+            .http
+            .request(method.clone(), url)
+            .header("authorization", authorization);
+        let builder = match json {
+            Some(body) => builder.json(body),
+            // IBKR answers 411 to a POST without Content-Length.
+            None if method == Method::POST => builder.header("content-length", "0").body(""),
+            None => builder,
+        };
+        let started = Instant::now();
+        let outcome = match builder.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                response.bytes().await.map(|body| ApiResponse {
+                    status,
+                    headers,
+                    body,
+                    elapsed: started.elapsed(),
+                    attempts: attempt,
+                })
+            }
+            Err(e) => Err(e),
+        };
+        if self.options.verbosity > 0 {
+            match &outcome {
+                Ok(response) => {
+                    self.trace(&format!(
+                        "<- {} {} ({} ms)",
+                        response.status,
+                        url,
+                        response.elapsed.as_millis()
+                    ));
+                    if self.options.verbosity > 1 {
+                        self.trace(&format!("   body: {}", redact_body(&response.body)));
+                    }
+                }
+                Err(e) => self.trace(&format!("<- error {url}: {}", error_chain(e))),
+            }
+        }
+        outcome
     }
 
     /// Exponential backoff with full jitter: base * 2^(attempt-1) * (1 + random[0,1)).

@@ -106,13 +106,17 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
             Err(e) => problems.push(format!("{} (field {id}): {e}", meaning.name())),
         }
     }
-    let get = |m: Meaning| readings.iter().find(|r| r.meaning == m);
-    let number = |m: Meaning| get(m).and_then(|r| r.value.as_f64());
-
-    // A price read from a field that is not one: IBKR's table says what the field carries, whatever
-    // its value happens to be (an ask size of 600 can sit above a bid of 228.51).
     let prices: Vec<&Reading> = readings.iter().filter(|r| r.meaning.is_price()).collect();
-    for reading in &prices {
+    prices_from_price_fields(&prices, &mut problems);
+    prices_that_look_like_sizes(&prices, &mut problems);
+    quote_consistency(&readings, &mut problems);
+    problems
+}
+
+/// A price read from a field that is not one: IBKR's table says what the field carries, whatever
+/// its value happens to be (an ask size of 600 can sit above a bid of 228.51).
+fn prices_from_price_fields(prices: &[&Reading], problems: &mut Vec<String>) {
+    for reading in prices {
         let Some(field) = catalogue::by_id(&reading.id) else {
             continue;
         };
@@ -128,9 +132,12 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
             ));
         }
     }
-    // A value that does not sit with the other prices: a whole number half again above (or below)
-    // their median is a size or a count, whatever field it came from.
-    for reading in &prices {
+}
+
+/// A value that does not sit with the other prices: a whole number half again above (or below)
+/// their median is a size or a count, whatever field it came from.
+fn prices_that_look_like_sizes(prices: &[&Reading], problems: &mut Vec<String>) {
+    for reading in prices {
         let Some(value) = reading.value.as_f64() else { continue };
         let mut others: Vec<f64> = prices
             .iter()
@@ -151,6 +158,13 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
             ));
         }
     }
+}
+
+/// A quote that cannot be: ask below bid, last outside the day's range, a size that is not a
+/// whole number.
+fn quote_consistency(readings: &[Reading], problems: &mut Vec<String>) {
+    let get = |m: Meaning| readings.iter().find(|r| r.meaning == m);
+    let number = |m: Meaning| get(m).and_then(|r| r.value.as_f64());
     if let (Some(bid), Some(ask)) = (number(Meaning::Bid), number(Meaning::Ask))
         && ask < bid
     {
@@ -175,7 +189,6 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
             }
         }
     }
-    problems
 }
 
 #[cfg(test)]

@@ -118,6 +118,12 @@ pub fn check(predicate: &Predicate, regex: Option<&regex::Regex>, actual: Option
     {
         return Err(format!("expected a match for /{}/, got {}", re.as_str(), show(value)));
     }
+    check_bounds(predicate, value)?;
+    check_collection(predicate, value)
+}
+
+/// `gt`, `ge`, `lt`, `le`: the value as a number (a numeric string counts, as IBKR sends many).
+fn check_bounds(predicate: &Predicate, value: &Value) -> Result<(), String> {
     let comparisons = [
         (predicate.gt, ">"),
         (predicate.ge, ">="),
@@ -139,6 +145,11 @@ pub fn check(predicate: &Predicate, regex: Option<&regex::Regex>, actual: Option
             return Err(format!("expected {op} {bound}, got {number}"));
         }
     }
+    Ok(())
+}
+
+/// `length`, `one_of` and `contains`.
+fn check_collection(predicate: &Predicate, value: &Value) -> Result<(), String> {
     if let Some(length) = predicate.length {
         let actual_length = match value {
             Value::Array(items) => items.len(),
