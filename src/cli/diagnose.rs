@@ -73,28 +73,21 @@ pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource
     let env = source
         .load()
         .map_err(|e| CliError::new(exit::INVALID_INPUT, e.to_string()))?;
-    let credentials = match env.credentials() {
-        Ok(credentials) => credentials,
-        Err(e) => {
-            return Err(CliError::new(
-                exit::INVALID_INPUT,
-                format!(
-                    "the template is made from your credential set: {e}\n(no credentials yet? `ibkr-probe keys generate DIR` makes a set to try it with)"
-                ),
-            ));
-        }
-    };
+    let credentials = env.credentials().map_err(|e| {
+        CliError::new(
+            exit::INVALID_INPUT,
+            format!(
+                "the template is made from your credential set: {e}\n(no credentials yet? `ibkr-probe keys generate DIR` makes a set to try it with)"
+            ),
+        )
+    })?;
     let read = |variable: &str| {
         let path = env.value(variable).unwrap_or_default();
         std::fs::read_to_string(path).map_err(|e| format!("{path} ({variable}): {e}"))
     };
-    let pems = read("IB_SIGNATURE_KEY_PATH").and_then(|s| read("IB_ENCRYPTION_KEY_PATH").map(|e| (s, e)));
-    let (signature_key_pem, encryption_key_pem) = match pems {
-        Ok(pems) => pems,
-        Err(e) => {
-            return Err(CliError::new(exit::INVALID_INPUT, e.to_string()));
-        }
-    };
+    let (signature_key_pem, encryption_key_pem) = read("IB_SIGNATURE_KEY_PATH")
+        .and_then(|s| read("IB_ENCRYPTION_KEY_PATH").map(|e| (s, e)))
+        .map_err(|e| CliError::new(exit::INVALID_INPUT, e))?;
     let inputs = compare::TemplateInputs {
         consumer_key: &credentials.consumer_key,
         realm: &credentials.realm,
@@ -104,27 +97,17 @@ pub(crate) fn compare_template(file: &std::path::Path, source: &CredentialSource
         encryption_key_pem: &encryption_key_pem,
         dh: &credentials.dh_params,
     };
-    let text = match compare::template(
-        &inputs,
-        &mut ibkr_probe::oauth::SystemRandom,
-        std::time::SystemTime::now(),
-    ) {
-        Ok(text) => text,
-        Err(e) => {
-            return Err(CliError::new(
+    let text = compare::template(&inputs, &mut ibkr_probe::oauth::SystemRandom, std::time::SystemTime::now())
+        .map_err(|e| {
+            CliError::new(
                 exit::INVALID_INPUT,
                 format!(
                     "cannot make the template from this credential set: {e}; `ibkr-probe diagnose` says what is wrong with it"
                 ),
-            ));
-        }
-    };
-    if let Err(e) = ibkr_probe::config::write_private(file, text.as_bytes()) {
-        return Err(CliError::new(
-            exit::RUNTIME_FAILURE,
-            format!("{}: cannot write: {e}", file.display()),
-        ));
-    }
+            )
+        })?;
+    ibkr_probe::config::write_private(file, text.as_bytes())
+        .map_err(|e| CliError::new(exit::RUNTIME_FAILURE, format!("{}: cannot write: {e}", file.display())))?;
     eprintln!(
         "wrote {}: replace each expect_* value your client computes with its own (same nonce, timestamp and DH values), then run `ibkr-probe diagnose compare {}`",
         file.display(),

@@ -46,30 +46,33 @@ fn truth(file: &VectorFile) -> Option<Truth> {
 
 /// Finds the mistake behind every diverging step of `file`.
 pub fn compare(file: &VectorFile) -> Vec<Finding> {
-    let failing: Vec<String> = verify(file)
+    use crate::vectors::verify::StepStatus;
+    // A failing step carries the file's value: the user's client computed it.
+    let failing: Vec<(String, String)> = verify(file)
         .into_iter()
-        .filter(|s| !s.is_ok())
-        .map(|s| s.step)
+        .filter_map(|outcome| match outcome.status {
+            StepStatus::Ok => None,
+            StepStatus::Mismatch { expected, .. } | StepStatus::Failed { expected, .. } => {
+                Some((outcome.step, expected.expose().clone()))
+            }
+        })
         .collect();
     let Some(truth) = truth(file) else {
         return failing
             .into_iter()
-            .map(|step| Finding { step, mistake: None })
+            .map(|(step, _)| Finding { step, mistake: None })
             .collect();
     };
     failing
         .into_iter()
-        .map(|step| {
-            let user_value = expected(file, &step);
-            let mistake = match user_value {
-                Some(value) if step == "lst_request_signature" || step.ends_with(".signature") => {
-                    signature_mistake(file, &truth, &step, value)
-                }
-                Some(value) => variants(file, &truth, &step)
+        .map(|(step, user_value)| {
+            let mistake = if step == "lst_request_signature" || step.ends_with(".signature") {
+                signature_mistake(file, &truth, &step, &user_value)
+            } else {
+                variants(file, &truth, &step)
                     .into_iter()
-                    .find(|(_, candidate)| candidate == value)
-                    .map(|(m, _)| m),
-                None => None,
+                    .find(|(_, candidate)| *candidate == user_value)
+                    .map(|(m, _)| m)
             };
             Finding {
                 step,
@@ -77,30 +80,6 @@ pub fn compare(file: &VectorFile) -> Vec<Finding> {
             }
         })
         .collect()
-}
-
-/// The user's value for a step, as written in the file.
-fn expected<'a>(file: &'a VectorFile, step: &str) -> Option<&'a str> {
-    let raw = &file.raw;
-    let t = &raw.live_session_token;
-    Some(match step {
-        "prepend" => &raw.expect_prepend_hex,
-        "dh_challenge" => &t.expect_dh_challenge_hex,
-        "lst_base_string" => &t.expect_base_string,
-        "lst_request_signature" => &t.expect_signature,
-        "shared_secret" => &t.expect_shared_secret_hex,
-        "live_session_token" => &t.expect_live_session_token,
-        "live_session_token_signature" => &t.expect_live_session_token_signature,
-        "decrypt_access_token_secret" => &raw.expect_access_token_secret_plain_b64,
-        other => {
-            let (index, field) = parse_request_step(other)?;
-            let request = raw.requests.get(index)?;
-            match field {
-                "base_string" => &request.expect_base_string,
-                _ => &request.expect_signature,
-            }
-        }
-    })
 }
 
 fn parse_request_step(step: &str) -> Option<(usize, &str)> {
@@ -304,7 +283,7 @@ pub fn template(
             "expect_signature": "AA==",
         }))
     };
-    let mut doc = serde_json::json!({
+    let doc = serde_json::json!({
         "format": 1,
         "name": "my client",
         "description": "Made by `ibkr-probe diagnose compare --template`. Every expect_* value is what IBKR expects for these inputs; replace each one your client computes with its own value (same inputs: nonce, timestamp, dh_random_hex, dh_response_hex), then run `ibkr-probe diagnose compare FILE`. This file holds your private keys: keep it private.",
@@ -338,8 +317,12 @@ pub fn template(
             ordinary(rng, "tickle", "POST", "/tickle")?,
         ],
     });
-    // Fill the expectations in order: each pass computes the first one still missing from
-    // the ones before it.
+    fill_expectations(doc)
+}
+
+/// Fills a template's expectations in order: each pass computes the first one still wrong from
+/// the ones before it.
+fn fill_expectations(mut doc: serde_json::Value) -> Result<String, String> {
     for _ in 0..32 {
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         let file = crate::vectors::load::load_text(std::path::Path::new("template.json"), &text)
