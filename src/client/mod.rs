@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 pub use error::{ClientError, IbkrMessage};
-pub use pacer::Pacer;
+use pacer::Pacer;
 
 use crate::clock::Clock;
 use crate::config::Credentials;
@@ -156,24 +156,17 @@ fn identity(credentials: &Credentials) -> request::Identity<'_> {
     }
 }
 
-impl Client {
-    pub fn new(credentials: Credentials, options: ClientOptions) -> Result<Self, ClientError> {
-        let pacer = Arc::new(Pacer::new(options.rate, options.clock.clone()));
-        Self::with_shared(Arc::new(credentials), options, pacer)
-    }
+/// What clients of one run share: one pacer, so all their traffic together stays within one
+/// rate, and one HTTP client, so the system's root certificates are read once, not per scenario.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pacer: Arc<Pacer>,
+    http: reqwest::Client,
+}
 
-    /// A client sharing credentials and a pacer with others (the runner's scenarios), so all
-    /// traffic together stays within one rate.
-    pub fn with_shared(
-        credentials: Arc<Credentials>,
-        mut options: ClientOptions,
-        pacer: Arc<Pacer>,
-    ) -> Result<Self, ClientError> {
-        let trimmed = options.base_url.trim_end_matches('/').to_owned();
-        if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
-            return Err(ClientError::BaseUrl(options.base_url));
-        }
-        options.base_url = trimmed;
+impl Shared {
+    /// The pacer and HTTP client for `options` (its rate, timeout and clock).
+    pub fn new(options: &ClientOptions) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
@@ -184,10 +177,35 @@ impl Client {
                 attempts: 0,
                 detail: e.to_string(),
             })?;
+        Ok(Self {
+            pacer: Arc::new(Pacer::new(options.rate, options.clock.clone())),
+            http,
+        })
+    }
+}
+
+impl Client {
+    pub fn new(credentials: Credentials, options: ClientOptions) -> Result<Self, ClientError> {
+        let shared = Shared::new(&options)?;
+        Self::with_shared(Arc::new(credentials), options, &shared)
+    }
+
+    /// A client sharing credentials, pacing and connections with others (the runner's
+    /// scenarios). `options` gives its base URL and observer; the rest is the shared set's.
+    pub fn with_shared(
+        credentials: Arc<Credentials>,
+        mut options: ClientOptions,
+        shared: &Shared,
+    ) -> Result<Self, ClientError> {
+        let trimmed = options.base_url.trim_end_matches('/').to_owned();
+        if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+            return Err(ClientError::BaseUrl(options.base_url));
+        }
+        options.base_url = trimmed;
         let signer = request::RequestSigner::new(identity(&credentials), &options.base_url, options.query_convention);
         Ok(Self {
-            http,
-            pacer,
+            http: shared.http.clone(),
+            pacer: shared.pacer.clone(),
             options,
             credentials,
             signer,

@@ -17,7 +17,7 @@ use super::assert::{self, as_text, show};
 use super::load::{CheckSpec, CompiledStep, LoadedScenario, Row};
 use super::model::{Step, TargetKind};
 use super::template;
-use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage, Pacer};
+use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage};
 use crate::config::generate::{DhChoice, GeneratedCredentials};
 use crate::config::{Credentials, ServerCredentials};
 use crate::mock::{MockConfig, MockServer};
@@ -335,7 +335,7 @@ pub async fn run(
     {
         return Err(refusal);
     }
-    let pacer = Arc::new(Pacer::new(options.client.rate, options.client.clock.clone()));
+    let shared_client = crate::client::Shared::new(&options.client).map_err(|e| e.to_string())?;
     let label = match &options.target {
         Target::Mock => "mock".to_owned(),
         Target::Live { .. } => "live".to_owned(),
@@ -358,7 +358,7 @@ pub async fn run(
         shared: &shared,
         mock_server: mock_server.as_ref(),
         credentials: &credentials,
-        pacer: &pacer,
+        shared_client: &shared_client,
         emit: &emit,
     };
     let mut reports = Vec::with_capacity(scenarios.len());
@@ -389,7 +389,7 @@ struct Context<'a> {
     /// The embedded mock's consumer, for scenarios that start their own mock.
     mock_server: Option<&'a ServerCredentials>,
     credentials: &'a Arc<Credentials>,
-    pacer: &'a Arc<Pacer>,
+    shared_client: &'a crate::client::Shared,
     emit: &'a dyn Fn(RunEvent<'_>),
 }
 
@@ -429,7 +429,7 @@ async fn run_scenario(
     client_options.observer = recorder
         .clone()
         .map(|r| Arc::new(r) as Arc<dyn crate::client::Observer>);
-    let client = Client::with_shared(context.credentials.clone(), client_options, context.pacer.clone())
+    let client = Client::with_shared(context.credentials.clone(), client_options, context.shared_client)
         .map_err(|e| e.to_string())?;
     let vars = scenario_vars(loaded, row, &options.vars, client.options().clock.now())?;
     let mut run = ScenarioRun {
