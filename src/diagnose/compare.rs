@@ -158,10 +158,12 @@ fn lst_candidates(file: &VectorFile, truth: &Truth) -> Vec<Candidate> {
         ("oauth_token", raw.access_token.as_str()),
     ];
     let signed = Signed {
-        method: &t.method,
-        url: &t.url,
-        form: &[],
-        oauth: &oauth,
+        request: crate::oauth::SigningRequest {
+            method: &t.method,
+            url: &t.url,
+            form: &[],
+            oauth: &oauth,
+        },
         realm: &raw.realm,
     };
     mistakes::lst_request_candidates(&signed, EXPECTED, &truth.secret, Some(&raw.access_token_secret))
@@ -185,10 +187,12 @@ fn signed<'a>(
     form: &'a [(&'a str, &'a str)],
 ) -> Signed<'a> {
     Signed {
-        method: &case.method,
-        url: &case.url,
-        form,
-        oauth,
+        request: crate::oauth::SigningRequest {
+            method: &case.method,
+            url: &case.url,
+            form,
+            oauth,
+        },
         realm: &file.raw.realm,
     }
 }

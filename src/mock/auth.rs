@@ -63,10 +63,12 @@ fn name_mistake(
     };
     request.urls.iter().find_map(|url| {
         let signed = Signed {
-            method: request.method,
-            url,
-            form: &[],
-            oauth: &sent,
+            request: SigningRequest {
+                method: request.method,
+                url,
+                form: &[],
+                oauth: &sent,
+            },
             realm: &credentials.realm,
         };
         mistakes::find(&candidates(&signed), signature, &keys)

@@ -140,15 +140,8 @@ impl Mistake {
 /// A signed request, as a client built it or a server received it.
 #[derive(Debug, Clone, Copy)]
 pub struct Signed<'a> {
-    /// The HTTP method.
-    pub method: &'a str,
-    /// The full URL, query string included.
-    pub url: &'a str,
-    /// Form parameters of the body, which OAuth signs (IBKR's JSON bodies are not).
-    pub form: &'a [(&'a str, &'a str)],
-    /// The `oauth_*` parameters (and `diffie_hellman_challenge`) without `oauth_signature`, in
-    /// the order the client sent them.
-    pub oauth: &'a [(&'a str, &'a str)],
+    /// The request as signed: its `oauth` parameters in the order the client sent them.
+    pub request: SigningRequest<'a>,
     /// The realm of the Authorization header.
     pub realm: &'a str,
 }
@@ -156,17 +149,15 @@ pub struct Signed<'a> {
 impl<'a> Signed<'a> {
     /// IBKR's base string for this request (query in the base string, as the 2018 spec has it).
     fn correct_base(&self) -> String {
-        base_string(
-            &self.request(self.url, self.method, self.oauth),
-            QueryConvention::InBaseString,
-        )
+        base_string(&self.request, QueryConvention::InBaseString)
     }
 
-    fn request(&self, url: &'a str, method: &'a str, oauth: &'a [(&'a str, &'a str)]) -> SigningRequest<'a> {
+    /// The request with another URL, method or parameters, as a mistaken client signs it.
+    fn varied(&self, url: &'a str, method: &'a str, oauth: &'a [(&'a str, &'a str)]) -> SigningRequest<'a> {
         SigningRequest {
             method,
             url,
-            form: self.form,
+            form: self.request.form,
             oauth,
         }
     }
@@ -239,58 +230,58 @@ fn url_variants(url: &str) -> Vec<(Mistake, String)> {
 /// `accepted` conventions (a server takes both of IBKR's; a vector file expects one). The first
 /// of a duplicate wins.
 pub fn base_string_mistakes(signed: &Signed<'_>, accepted: &[QueryConvention]) -> Vec<(Mistake, String)> {
-    let correct: Vec<String> = accepted
-        .iter()
-        .map(|c| base_string(&signed.request(signed.url, signed.method, signed.oauth), *c))
-        .collect();
-    let mut with_realm = signed.oauth.to_vec();
+    let correct: Vec<String> = accepted.iter().map(|c| base_string(&signed.request, *c)).collect();
+    let mut with_realm = signed.request.oauth.to_vec();
     with_realm.push(("realm", signed.realm));
     let mut out: Vec<(Mistake, String)> = Vec::new();
     for convention in [QueryConvention::InBaseString, QueryConvention::UrlOnly] {
-        let request = signed.request(signed.url, signed.method, signed.oauth);
+        let request = signed.request;
         out.push((
             Mistake::RealmInBaseString,
-            base_string(&signed.request(signed.url, signed.method, &with_realm), convention),
+            base_string(
+                &signed.varied(signed.request.url, signed.request.method, &with_realm),
+                convention,
+            ),
         ));
         out.push((
             Mistake::SlashUnencoded,
             slash_unencoded(&base_string(&request, convention)),
         ));
-        for (mistake, url) in url_variants(signed.url) {
+        for (mistake, url) in url_variants(signed.request.url) {
             out.push((
                 mistake,
-                base_string(&signed.request(&url, signed.method, signed.oauth), convention),
+                base_string(
+                    &signed.varied(&url, signed.request.method, signed.request.oauth),
+                    convention,
+                ),
             ));
         }
-        let mut methods = vec![signed.method.to_ascii_lowercase()];
+        let mut methods = vec![signed.request.method.to_ascii_lowercase()];
         methods.extend(
             ["GET", "POST", "PUT", "DELETE"]
                 .iter()
-                .filter(|m| **m != signed.method)
+                .filter(|m| **m != signed.request.method)
                 .map(|m| (*m).to_owned()),
         );
         for method in &methods {
             out.push((
                 Mistake::MethodDiffers,
-                base_string(&signed.request(signed.url, method, signed.oauth), convention),
+                base_string(
+                    &signed.varied(signed.request.url, method, signed.request.oauth),
+                    convention,
+                ),
             ));
         }
     }
     out.push((
         Mistake::QueryLeftOut,
-        base_string(
-            &signed.request(signed.url, signed.method, signed.oauth),
-            QueryConvention::UrlOnly,
-        ),
+        base_string(&signed.request, QueryConvention::UrlOnly),
     ));
     out.push((
         Mistake::ValuesEncodedTwice,
-        base_string(
-            &signed.request(signed.url, signed.method, signed.oauth),
-            QueryConvention::PerValueEncoded,
-        ),
+        base_string(&signed.request, QueryConvention::PerValueEncoded),
     ));
-    let (base_url, query) = split_url(signed.url);
+    let (base_url, query) = split_url(signed.request.url);
     let mut sent_order: Vec<(String, String)> = Vec::new();
     let mut pairs = query_pairs(query);
     while let Some(pair) = pairs.next_pair() {
@@ -298,23 +289,33 @@ pub fn base_string_mistakes(signed: &Signed<'_>, accepted: &[QueryConvention]) -
     }
     sent_order.extend(
         signed
+            .request
             .form
             .iter()
-            .chain(signed.oauth)
+            .chain(signed.request.oauth)
             .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
     );
     out.push((
         Mistake::ParametersUnsorted,
         assemble(
-            signed.method,
+            signed.request.method,
             base_url,
             sent_order.iter().map(|(n, v)| (n.as_str(), v.as_str())),
         ),
     ));
     if !query.is_empty() {
-        let mut sorted: Vec<(&str, &str)> = signed.form.iter().chain(signed.oauth).copied().collect();
+        let mut sorted: Vec<(&str, &str)> = signed
+            .request
+            .form
+            .iter()
+            .chain(signed.request.oauth)
+            .copied()
+            .collect();
         sorted.sort_unstable();
-        out.push((Mistake::QueryInUrl, assemble(signed.method, signed.url, sorted)));
+        out.push((
+            Mistake::QueryInUrl,
+            assemble(signed.request.method, signed.request.url, sorted),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|(_, base)| !correct.contains(base) && seen.insert(base.clone()));
@@ -587,10 +588,12 @@ mod tests {
 
     fn signed(url: &str) -> Signed<'_> {
         Signed {
-            method: "GET",
-            url,
-            form: &[],
-            oauth: OAUTH,
+            request: SigningRequest {
+                method: "GET",
+                url,
+                form: &[],
+                oauth: OAUTH,
+            },
             realm: "limited_poa",
         }
     }
@@ -612,8 +615,8 @@ mod tests {
     fn no_mistake_reproduces_the_correct_base_string() {
         for url in ["http://h/v1/api/p", "https://h:1/v1/api/p?b=2&a=1,3"] {
             let s = signed(url);
-            let correct = base_string(&s.request(url, "GET", OAUTH), QueryConvention::InBaseString);
-            let url_only = base_string(&s.request(url, "GET", OAUTH), QueryConvention::UrlOnly);
+            let correct = base_string(&s.varied(url, "GET", OAUTH), QueryConvention::InBaseString);
+            let url_only = base_string(&s.varied(url, "GET", OAUTH), QueryConvention::UrlOnly);
             for (mistake, base) in base_string_mistakes(&s, IBKR_ACCEPTS) {
                 assert!(
                     base != correct && base != url_only,
@@ -660,7 +663,7 @@ mod tests {
         }
         let right = sign::hmac_sha256(
             &lst,
-            base_string(&s.request(s.url, "GET", OAUTH), QueryConvention::InBaseString).as_bytes(),
+            base_string(&s.varied(s.request.url, "GET", OAUTH), QueryConvention::InBaseString).as_bytes(),
         );
         assert_eq!(
             find(&candidates, &right, &keys),
