@@ -79,7 +79,7 @@ fn encode_block(out: &mut Vec<u8>, bytes: &[u8], table: &[u32; 256]) {
 
 /// Appends `input` to `out`, percent-encoded. This is on the signing hot path: blocks with
 /// nothing to escape (most) are checked at once and copied whole, the others and the short tail
-/// go through [`encode_block`].
+/// go through a byte-at-a-time block encoder.
 pub fn percent_encode_bytes(out: &mut Vec<u8>, input: &[u8], space: Space) {
     let table = match space {
         Space::Plus => &ENCODE_PLUS,
