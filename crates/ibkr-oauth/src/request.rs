@@ -34,7 +34,7 @@ pub struct Identity<'a> {
 /// query, nonce, timestamp and signature, and reuses the encoded nonce and timestamp in the
 /// header. A request that does not fit the template (a query to decode, out of order, or with
 /// names among the `oauth_` ones; the per-value-encoded convention) takes the general path.
-/// Both give byte for byte what [`base_string`](super::base_string) and
+/// Both give byte for byte what [`base_string`](fn@super::base_string) and
 /// [`authorization_header`] write.
 #[derive(Clone)]
 pub struct RequestSigner {
