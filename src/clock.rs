@@ -13,14 +13,19 @@ pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// Where the time comes from, and how waiting on it works.
 pub trait Clock: Send + Sync {
+    /// The time of day: for signatures, dates and what the mock serves.
     fn now(&self) -> SystemTime;
+
+    /// A steady reading for measuring intervals (pacing, deadlines): it never goes back when the
+    /// time of day is corrected. Only differences between two readings mean anything.
+    fn mark(&self) -> Duration;
 
     /// Waits `duration` of this clock's time.
     fn sleep(&self, duration: Duration) -> Sleep<'_>;
 
-    /// How long since `earlier` by this clock (zero if the clock went back).
-    fn since(&self, earlier: SystemTime) -> Duration {
-        self.now().duration_since(earlier).unwrap_or_default()
+    /// How long since the reading `earlier` of [`Clock::mark`].
+    fn since(&self, earlier: Duration) -> Duration {
+        self.mark().saturating_sub(earlier)
     }
 }
 
@@ -31,6 +36,11 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+
+    fn mark(&self) -> Duration {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed()
     }
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
@@ -44,7 +54,8 @@ pub fn system() -> Arc<dyn Clock> {
 }
 
 /// A clock that moves only when told to, or when someone sleeps on it: a sleeper jumps the clock
-/// to its wake-up time at once (never back, so sleepers side by side do not add up).
+/// to the wake-up time fixed when its sleep was made, never back (two sleeps made at the same
+/// moment and awaited together end at the later one's time, not the sum).
 #[derive(Debug)]
 pub struct ManualClock(Mutex<SystemTime>);
 
@@ -67,6 +78,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         *self.time()
+    }
+
+    fn mark(&self) -> Duration {
+        self.now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
     }
 
     fn sleep(&self, duration: Duration) -> Sleep<'_> {
@@ -98,7 +113,7 @@ mod tests {
     #[tokio::test]
     async fn sleeping_on_a_manual_clock_jumps_to_the_wake_up_time() {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-        let start = clock.now();
+        let start = clock.mark();
         let (a, b) = (clock.sleep(Duration::from_secs(2)), clock.sleep(Duration::from_secs(5)));
         tokio::join!(a, b);
         // Side by side, the longer sleep wins; they do not add up.
@@ -108,11 +123,15 @@ mod tests {
     }
 
     #[test]
-    fn since_a_later_time_is_zero() {
+    fn since_a_later_reading_is_zero() {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-        assert_eq!(
-            clock.since(SystemTime::UNIX_EPOCH + Duration::from_secs(3)),
-            Duration::ZERO
-        );
+        assert_eq!(clock.since(clock.mark() + Duration::from_secs(3)), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_system_clocks_mark_never_goes_back() {
+        let clock = SystemClock;
+        let first = clock.mark();
+        assert!(clock.mark() >= first);
     }
 }

@@ -57,7 +57,7 @@ pub(crate) fn mock(args: MockArgs) -> Outcome {
         }
     };
     let mut config = ibkr_probe::mock::MockConfig::new(credentials);
-    config.activate_at = args.activate_at.map(|at| at.from(config.clock.now()));
+    config.activate_at = args.activate_at.map(|at| at.moment(config.clock.now()));
     config.faults = args.faults;
     config.idle_timeout = args.idle_timeout;
     config.rate_limit = if args.no_pacing { u32::MAX } else { args.rate_limit };

@@ -158,7 +158,7 @@ fn identity(credentials: &Credentials) -> request::Identity<'_> {
 
 /// What clients of one run share: one pacer, so all their traffic together stays within one
 /// rate, and one HTTP client, so the system's root certificates are read once, not per scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Shared {
     pacer: Arc<Pacer>,
     http: reqwest::Client,
@@ -191,7 +191,8 @@ impl Client {
     }
 
     /// A client sharing credentials, pacing and connections with others (the runner's
-    /// scenarios). `options` gives its base URL and observer; the rest is the shared set's.
+    /// scenarios). The rate and the HTTP timeout are the shared set's (made from the same
+    /// options); everything else, base URL and observer first, comes from `options`.
     pub fn with_shared(
         credentials: Arc<Credentials>,
         mut options: ClientOptions,

@@ -2,7 +2,7 @@
 //! so the harness never earns IBKR's 429 penalty box by itself.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
@@ -12,7 +12,8 @@ use crate::clock::Clock;
 pub struct Pacer {
     interval: Duration,
     clock: Arc<dyn Clock>,
-    next_slot: Mutex<SystemTime>,
+    /// The next free slot, as a reading of the clock's steady mark.
+    next_slot: Mutex<Duration>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -31,7 +32,7 @@ impl Pacer {
         } else {
             Duration::ZERO
         };
-        let next_slot = Mutex::new(clock.now());
+        let next_slot = Mutex::new(clock.mark());
         Self {
             interval,
             clock,
@@ -46,10 +47,10 @@ impl Pacer {
         }
         let wait = {
             let mut next = self.next_slot.lock().await;
-            let now = self.clock.now();
+            let now = self.clock.mark();
             let slot = (*next).max(now);
             *next = slot + self.interval;
-            slot.duration_since(now).unwrap_or_default()
+            slot - now
         };
         if !wait.is_zero() {
             self.clock.sleep(wait).await;
@@ -61,12 +62,13 @@ impl Pacer {
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
+    use std::time::SystemTime;
 
     #[tokio::test]
     async fn spaces_requests() {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
         let pacer = Pacer::new(10.0, clock.clone());
-        let start = clock.now();
+        let start = clock.mark();
         for _ in 0..5 {
             pacer.wait().await;
         }
@@ -78,7 +80,7 @@ mod tests {
     async fn tasks_side_by_side_share_the_slots() {
         let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
         let pacer = Arc::new(Pacer::new(4.0, clock.clone()));
-        let start = clock.now();
+        let start = clock.mark();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let pacer = pacer.clone();

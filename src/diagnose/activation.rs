@@ -99,7 +99,7 @@ pub fn effective_interval(base_url: &str, requested: Duration) -> Duration {
 /// or `timeout` passes. Network failures are retried. Returns the last state.
 pub async fn watch(client: &Client, interval: Duration, timeout: Duration, mut report: impl FnMut(&Attempt)) -> State {
     let clock = &client.options().clock;
-    let started = clock.now();
+    let started = clock.mark();
     let mut number = 0;
     loop {
         number += 1;

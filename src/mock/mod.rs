@@ -54,7 +54,7 @@ pub enum ActivateAt {
 
 impl ActivateAt {
     /// The moment, for a mock starting at `now`.
-    pub fn from(self, now: SystemTime) -> SystemTime {
+    pub fn moment(self, now: SystemTime) -> SystemTime {
         match self {
             Self::After(delay) => now + delay,
             Self::At(at) => at,

@@ -104,7 +104,7 @@ pub struct LoadedScenario {
 }
 
 /// A scenario's `mock:` settings, read and checked when the scenario loads.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScenarioMock {
     pub activate_at: Option<crate::mock::ActivateAt>,
     pub faults: Vec<crate::mock::Fault>,
@@ -115,7 +115,7 @@ pub struct ScenarioMock {
 impl ScenarioMock {
     /// Applies these settings over a mock's defaults; `+DURATION` counts from the mock's clock.
     pub fn apply(&self, config: &mut crate::mock::MockConfig) {
-        config.activate_at = self.activate_at.map(|at| at.from(config.clock.now()));
+        config.activate_at = self.activate_at.map(|at| at.moment(config.clock.now()));
         config.faults.extend(self.faults.iter().cloned());
         if let Some(idle) = self.idle_timeout {
             config.idle_timeout = idle;
@@ -233,8 +233,9 @@ pub fn parse_with(
             has_lst: false,
             missing_env: Vec::new(),
         };
-        let steps = checker.check(&scenario, &fragments)?;
+        // The mock's settings are reported first, as they come first in a file.
         let mock = scenario.mock.as_ref().map(|m| checker.mock(m)).transpose()?;
+        let steps = checker.check(&scenario, &fragments)?;
         let mut names = checker.used;
         names.retain(|name| !checker.captured.contains(name) && !template::is_helper(name));
         (steps, names, checker.missing_env, mock)

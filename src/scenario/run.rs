@@ -309,6 +309,9 @@ impl LogBuffer {
     }
 }
 
+/// Why steps and scenarios a signal stopped did not run.
+const INTERRUPTED: &str = "run interrupted";
+
 /// Server log lines shown for one failed step.
 const LOG_LINES_SHOWN: usize = 20;
 
@@ -442,7 +445,7 @@ async fn run_scenario(
     for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
         let finished = if failed || *interrupted {
             let why = if *interrupted {
-                "run interrupted"
+                INTERRUPTED
             } else {
                 "an earlier step failed"
             };
@@ -477,7 +480,7 @@ fn skip_reason(kind: TargetKind, loaded: &LoadedScenario, interrupted: bool) -> 
         let targets = scenario.targets.as_deref().unwrap_or(&[TargetKind::Mock]);
         return Some(format!("not for target {kind:?} (targets: {targets:?})").to_lowercase());
     }
-    interrupted.then(|| "run interrupted".to_owned())
+    interrupted.then(|| INTERRUPTED.to_owned())
 }
 
 /// The scenario's variables rendered in order, then the row's, then `--var`s.
@@ -525,7 +528,7 @@ impl ScenarioRun<'_> {
         };
         let (status, attempts) = outcome.unwrap_or_else(|| {
             *interrupted = true;
-            (StepStatus::Skipped("run interrupted".into()), 0)
+            (StepStatus::Skipped(INTERRUPTED.into()), 0)
         });
         if let (Some(recorder), Some(request)) = (&self.recorder, &step.request) {
             recorder.label_since(recorded_start, &request.as_written());
@@ -733,7 +736,7 @@ async fn send(
     let clock = &client.options().clock;
     let query_refs: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let retries = step.retries.unwrap_or(client.options().max_retries);
-    let started = clock.now();
+    let (now, started) = (clock.now(), clock.mark());
     let mut interval = poll.map_or(Duration::ZERO, |p| p.interval);
     let mut attempts = 0;
     loop {
@@ -755,7 +758,7 @@ async fn send(
                 attempts,
             ));
         }
-        let Some(unmet) = first_unmet(&poll.until, &response, vars, started) else {
+        let Some(unmet) = first_unmet(&poll.until, &response, vars, now) else {
             return Ok((response, attempts));
         };
         let elapsed = clock.since(started);

@@ -208,7 +208,7 @@ async fn retry_after_is_honoured_within_a_bound() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&server)
         .await;
-    let started = ibkr_probe::clock::Clock::now(&*clock);
+    let started = ibkr_probe::clock::Clock::mark(&*clock);
     let response = client
         .request(Method::GET, "/iserver/accounts", &[], None)
         .await
