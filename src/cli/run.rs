@@ -102,6 +102,9 @@ pub(crate) fn run(args: RunArgs) -> Outcome {
         .map(runner::MockKeys::from_folder)
         .transpose()
         .map_err(|e| CliError::new(exit::INVALID_INPUT, format!("--mock-keys: {e}")))?;
+    for warning in mock_keys.iter().flat_map(|keys| &keys.client.warnings) {
+        eprintln!("--mock-keys: {warning}");
+    }
     let printer = printer(&args);
     let observer = printer.clone();
     let options = runner::RunOptions {

@@ -494,7 +494,7 @@ fn interrupted_run_writes_a_complete_report_and_exits_3(signal: &str) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Once the handshake step has passed, the endless poll is under way.
+    // Once the handshake step has passed, the run is in (or entering) its endless poll.
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("ok   lst") {
