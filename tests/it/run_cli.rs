@@ -405,10 +405,11 @@ fn steps_are_printed_as_they_finish() {
         "slow.yaml",
         "name: slow\nsteps:\n  - name: lst\n    lst: {}\n  - name: waits for ever\n    request: {method: POST, path: /tickle}\n    poll:\n      until: {\"$.never\": {exists: true}}\n      interval: 200ms\n      deadline: 60s\n",
     );
+    let errors = dir.path().join("stderr.txt");
     let mut child = crate::common::run_embedded()
         .arg(&file)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&errors).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -438,8 +439,14 @@ fn steps_are_printed_as_they_finish() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let status = child.wait().unwrap();
     let rest: Vec<String> = receiver.iter().collect();
+    let stderr = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "{status:?}; stdout after {seen:?}: {rest:?}; stderr: {stderr}"
+    );
     assert!(rest.iter().any(|l| l.contains("run interrupted")), "{rest:?}");
 }
 
