@@ -9,6 +9,7 @@ pub mod faults;
 mod pacing;
 mod routes;
 mod state;
+mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -101,6 +102,8 @@ pub struct MockConfig {
     pub timestamp_window: Duration,
     /// How long the `slow` fault waits before answering.
     pub slow_delay: Duration,
+    /// Time between the websocket's `system` heartbeats (recorded: 10 s).
+    pub heartbeat: Duration,
     /// Serve `/iserver` data from cassettes instead of the built-in market (`mock --replay DIR`).
     pub replay: Option<Arc<crate::record::replay::ReplaySource>>,
     /// Where the mock's time comes from (tests pass a manual clock instead of sleeping).
@@ -123,6 +126,7 @@ impl MockConfig {
             warm_up: Duration::from_millis(500),
             timestamp_window: Duration::from_secs(300),
             slow_delay: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(10),
             replay: None,
             verify_signatures: true,
             clock: crate::clock::system(),
@@ -147,6 +151,10 @@ struct State {
 }
 
 impl State {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn log(&self, line: &str) {
         (self.config.log)(line);
     }

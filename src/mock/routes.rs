@@ -19,7 +19,10 @@ use crate::oauth::header::parse_authorization_header;
 use crate::oauth::{RandomSource, SystemRandom};
 
 pub(super) fn router(state: Arc<State>) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    Router::new()
+        .route("/v1/api/ws", axum::routing::get(super::ws::upgrade))
+        .fallback(handle)
+        .with_state(state)
 }
 
 async fn handle(
@@ -348,10 +351,4 @@ fn lst_refusal(state: &State, message: &str, reason: &str) -> Reply {
         json!({"error": format!("id: {id}, error: {message}"), "statusCode": 401}),
         reason.to_owned(),
     )
-}
-
-impl State {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Session>> {
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }

@@ -17,6 +17,7 @@ mod leak;
 mod mock_client;
 mod mock_corpus;
 mod mock_orders;
+mod mock_ws;
 mod oauth_known_answers;
 mod record_cli;
 mod robustness;

@@ -1,0 +1,109 @@
+//! The mock's websocket as a raw client following IBKR's reference meets it: the access token as
+//! `oauth_token`, the `/tickle` session as the `api` cookie, ibind's User-Agent; the connect
+//! burst, `tic` answered, heartbeats; a socket without the right token or cookie refused.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error, Message};
+
+/// The handshake request: what ibind and ibkr-conduit send (tests/data/ibkr-recorded/ws/connect-oauth.json).
+fn handshake(base_url: &str, token: &str, cookie: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let url = format!("{}/ws?oauth_token={token}", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("cookie", format!("api={cookie}").parse().unwrap());
+    headers.insert("user-agent", "ClientPortalGW/1".parse().unwrap());
+    request
+}
+
+async fn next_json<S>(socket: &mut S) -> Value
+where
+    S: StreamExt<Item = Result<Message, Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("the socket stays open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_raw_client_gets_the_connect_burst_tic_answers_and_heartbeats() {
+    let (mock, log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_millis(200)).await;
+    let client = crate::common::client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    client.init_brokerage_session().await.unwrap();
+    let tickle = client.request(Method::POST, "/tickle", &[], None).await.unwrap();
+    let session = tickle.json().unwrap()["session"].as_str().unwrap().to_owned();
+    let token = crate::common::generated().access_token.clone();
+
+    let (mut socket, response) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    let mut burst = Vec::new();
+    for _ in 0..3 {
+        burst.push(next_json(&mut socket).await);
+    }
+    let topics: Vec<&str> = burst.iter().map(|f| f["topic"].as_str().unwrap()).collect();
+    assert_eq!(topics, ["system", "act", "sts"], "{burst:?}");
+    assert!(burst[0]["success"].is_string());
+    assert_eq!(burst[1]["args"]["accounts"][0], "DU1234567");
+    assert_eq!(burst[2]["args"]["authenticated"], true, "the brokerage session is up");
+
+    socket.send(Message::Text("tic".into())).await.unwrap();
+    // A heartbeat may come first.
+    let tic = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["topic"] == "tic" {
+            break frame;
+        }
+    };
+    assert_eq!(tic["alive"], true);
+    assert_eq!(tic["id"], session.as_str());
+    assert!(tic["lastAccessed"].as_u64().unwrap() > 1_700_000_000_000);
+    let heartbeat = loop {
+        let frame = next_json(&mut socket).await;
+        if frame.get("hb").is_some() {
+            break frame;
+        }
+    };
+    assert_eq!(heartbeat["topic"], "system");
+    socket.close(None).await.unwrap();
+    assert!(
+        log.lines().iter().any(|l| l.contains("GET /v1/api/ws -> 101")),
+        "{:?}",
+        log.lines()
+    );
+    mock.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
+    let (mock, log) = crate::common::start_mock(|_| {}).await;
+    let client = crate::common::client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    let tickle = client.request(Method::POST, "/tickle", &[], None).await.unwrap();
+    let session = tickle.json().unwrap()["session"].as_str().unwrap().to_owned();
+    let token = crate::common::generated().access_token.clone();
+    for (token, cookie, why) in [
+        ("not-the-token", session.as_str(), "oauth_token is not the access token"),
+        (token.as_str(), "0123456789abcdef", "not this session's id"),
+    ] {
+        match tokio_tungstenite::connect_async(handshake(&mock.base_url(), token, cookie)).await {
+            Err(Error::Http(response)) => assert_eq!(response.status(), 401),
+            other => panic!("expected a refused handshake, got {other:?}"),
+        }
+        assert!(log.last().contains(why), "{}", log.last());
+    }
+    mock.stop().await;
+}
