@@ -2,7 +2,8 @@
 //! `oauth_token` in the query and the `/tickle` answer's `session` as the `api` cookie, then the
 //! connect burst (`system`, `act`, `sts`), a `system` heartbeat every 10 s and an answer to each
 //! `tic`. Shapes and timings: tests/data/ibkr-recorded/ws/ (each file names its source).
-//! Market data, order and P&L topics are not served yet (issue 18).
+//! Market data: `smd+CONID+{"fields":[...]}` subscribes with the snapshot's field ids and values,
+//! `umd+CONID+{}` ends it. Order, P&L and history topics are not served yet (issue 18).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -62,7 +63,11 @@ fn refusal(state: &State, query: &[(String, String)], headers: &HeaderMap) -> Re
     Ok(session.session_id.clone())
 }
 
+/// A socket's market-data subscriptions: conid and the fields asked for, in order.
+type Subscriptions = Vec<(u64, Vec<String>)>;
+
 async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
+    let mut subscriptions = Subscriptions::new();
     for frame in connect_burst(&state) {
         if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
             return;
@@ -76,7 +81,7 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
         tokio::select! {
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => {
-                    for answer in answers(&state, &session_id, text.as_str()) {
+                    for answer in answers(&state, &session_id, &mut subscriptions, text.as_str()) {
                         if socket.send(Message::Text(answer.to_string().into())).await.is_err() {
                             return;
                         }
@@ -86,9 +91,15 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
                 Some(Ok(_)) => {}
             },
             _ = heartbeat.tick() => {
-                let beat = json!({"topic": "system", "hb": epoch_ms(state.config.clock.now())});
-                if socket.send(Message::Text(beat.to_string().into())).await.is_err() {
-                    return;
+                let now = epoch_ms(state.config.clock.now());
+                let beat = json!({"topic": "system", "hb": now});
+                // The mock's choice: each subscription's whole frame again with each heartbeat
+                // (IBKR sends changed fields only, about every 4 s for a liquid stock).
+                let updates = subscriptions.iter().map(|(conid, fields)| market_data(*conid, fields, now));
+                for frame in std::iter::once(beat).chain(updates) {
+                    if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+                        return;
+                    }
                 }
             }
         }
@@ -122,10 +133,34 @@ fn connect_burst(state: &State) -> Vec<Value> {
 
 /// The answers to one client frame. `tic` gets the session's liveness (tic.json); topics the
 /// mock does not serve yet get nothing, as IBKR gives nothing for a topic it does not know.
-fn answers(state: &State, session_id: &str, text: &str) -> Vec<Value> {
-    match text.trim() {
+fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, text: &str) -> Vec<Value> {
+    let now = epoch_ms(state.config.clock.now());
+    let text = text.trim();
+    if let Some((conid, fields)) = topic_request(text, "smd+") {
+        // Re-sending smd for a conid adds fields (recorded: smd-request.json).
+        let index = match subscriptions.iter().position(|(c, _)| *c == conid) {
+            Some(index) => index,
+            None => {
+                subscriptions.push((conid, Vec::new()));
+                subscriptions.len() - 1
+            }
+        };
+        let subscribed = &mut subscriptions[index].1;
+        for field in fields {
+            if !subscribed.contains(&field) {
+                subscribed.push(field);
+            }
+        }
+        return vec![market_data(conid, subscribed, now)];
+    }
+    if let Some((conid, _)) = topic_request(text, "umd+") {
+        // No answer: the data simply stops (documented; none recorded).
+        subscriptions.retain(|(c, _)| *c != conid);
+        return Vec::new();
+    }
+    match text {
         "tic" => vec![json!({
-            "topic": "tic", "alive": true, "id": session_id, "lastAccessed": epoch_ms(state.config.clock.now())
+            "topic": "tic", "alive": true, "id": session_id, "lastAccessed": now
         })],
         other => {
             state.log(&format!(
@@ -135,6 +170,29 @@ fn answers(state: &State, session_id: &str, text: &str) -> Vec<Value> {
             Vec::new()
         }
     }
+}
+
+/// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the `fields` of the JSON, if the frame is one.
+fn topic_request(text: &str, prefix: &str) -> Option<(u64, Vec<String>)> {
+    let rest = text.strip_prefix(prefix)?;
+    let (conid, arguments) = rest.split_once('+').unwrap_or((rest, "{}"));
+    let conid = conid.split('@').next()?.parse().ok()?;
+    let arguments: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
+    let fields = arguments["fields"]
+        .as_array()
+        .map(|fields| fields.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Some((conid, fields))
+}
+
+/// A market-data frame: the snapshot's entry for these fields (recorded: smd-update.json; the
+/// stream has no warm-up rows), with its topic.
+fn market_data(conid: u64, fields: &[String], now_ms: u64) -> Value {
+    let mut frame = super::data::snapshot_entry(conid, fields, super::data::Stage::Full, now_ms);
+    if let Some(map) = frame.as_object_mut() {
+        map.insert("topic".into(), json!(format!("smd+{conid}")));
+    }
+    frame
 }
 
 fn epoch_ms(at: SystemTime) -> u64 {

@@ -78,6 +78,39 @@ async fn a_raw_client_gets_the_connect_burst_tic_answers_and_heartbeats() {
         }
     };
     assert_eq!(heartbeat["topic"], "system");
+
+    // Market data: the snapshot's fields and values on the smd topic, until umd.
+    socket
+        .send(Message::Text(r#"smd+265598+{"fields":["31","84","86"]}"#.into()))
+        .await
+        .unwrap();
+    let quote = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["topic"] == "smd+265598" {
+            break frame;
+        }
+    };
+    assert_eq!(quote["conid"], 265598);
+    for field in ["31", "84", "86", "6509", "_updated"] {
+        assert!(quote.get(field).is_some(), "{field} in {quote}");
+    }
+    let (bid, ask): (f64, f64) = (
+        quote["84"].as_str().unwrap().parse().unwrap(),
+        quote["86"].as_str().unwrap().parse().unwrap(),
+    );
+    assert!(bid <= ask, "{quote}");
+    socket.send(Message::Text("umd+265598+{}".into())).await.unwrap();
+    // Between the second and third heartbeats after it, no market data: the umd has long been
+    // read by then (a tick may fall between sending it and the mock reading it).
+    let mut beats = 0;
+    while beats < 3 {
+        let frame = next_json(&mut socket).await;
+        if frame.get("hb").is_some() {
+            beats += 1;
+        } else if beats == 2 {
+            assert_ne!(frame["topic"], "smd+265598", "data after umd: {frame}");
+        }
+    }
     socket.close(None).await.unwrap();
     assert!(
         log.lines().iter().any(|l| l.contains("GET /v1/api/ws -> 101")),
