@@ -27,8 +27,8 @@ def load_env(path):
     return values
 
 
-def main():
-    cred_dir, base_url = sys.argv[1], sys.argv[2]
+def configure(cred_dir, base_url):
+    """Points ibind at the mock through its environment variables (read at import)."""
     env = load_env(os.path.join(cred_dir, "ibkr.env"))
     with open(os.path.join(cred_dir, "mock-server.json")) as f:
         pem = json.load(f)["dh_param_pem"]
@@ -63,6 +63,11 @@ def main():
             "IBIND_LOG_TO_FILE": "False",
         }
     )
+
+
+def main():
+    cred_dir, base_url = sys.argv[1], sys.argv[2]
+    configure(cred_dir, base_url)
     from ibind import IbkrClient, OrderRequest, QuestionType  # after the environment: ibind reads it at import
 
     client = IbkrClient(use_oauth=True, timeout=10, max_retries=1)  # LST, validation, ssodh/init

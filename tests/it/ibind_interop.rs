@@ -8,21 +8,43 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+/// Whether ibind is installed; when it is not, the test says so and passes, unless CI requires it.
 fn ibind_available() -> bool {
-    Command::new("python3")
+    let available = Command::new("python3")
         .args(["-c", "import ibind, Crypto"])
         .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-#[tokio::test]
-async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
-    if !ibind_available() {
+        .is_ok_and(|o| o.status.success());
+    if !available {
         assert!(
             std::env::var("IBKR_PROBE_REQUIRE_IBIND").is_err(),
             "IBKR_PROBE_REQUIRE_IBIND is set but `python3 -c 'import ibind'` fails: pip install 'ibind[oauth]'"
         );
         eprintln!("skipped: ibind is not installed (pip install 'ibind[oauth]')");
+    }
+    available
+}
+
+/// Runs `tests/interop/SCRIPT DIR BASE_URL/` with ibind's logs in DIR.
+async fn run_script(script: &'static str, dir: &std::path::Path, base_url: &str) -> std::process::Output {
+    let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let (dir, base) = (dir.to_path_buf(), format!("{base_url}/"));
+    tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .arg(&dir)
+            .arg(&base)
+            .env("IBIND_LOGS_DIR", &dir)
+            .current_dir(&dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
+    if !ibind_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -33,20 +55,7 @@ async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
         c.warm_up = std::time::Duration::ZERO;
     })
     .await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/ibind_client.py");
-    let base = format!("{}/", mock.base_url());
-    let dir_arg = dir.path().to_path_buf();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .arg(&dir_arg)
-            .arg(&base)
-            .env("IBIND_LOGS_DIR", &dir_arg)
-            .output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let output = run_script("ibind_client.py", dir.path(), &mock.base_url()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -126,5 +135,44 @@ async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
         log.lines()
     );
     assert!(log.lines().iter().all(|l| !l.contains("-> 401")), "{:?}", log.lines());
+    mock.stop().await;
+}
+
+/// ibind's own websocket client (OAuth) on the mock: it connects with the access token and the
+/// /tickle session cookie, sees the session authenticated, subscribes to AAPL's market data and
+/// receives updates decoded into its own field names.
+#[tokio::test]
+async fn ibind_streams_market_data_from_the_mocks_websocket() {
+    if !ibind_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
+    let (mock, log) = crate::common::start_mock(|c| {
+        c.rate_limit = u32::MAX;
+        c.warm_up = std::time::Duration::ZERO;
+        c.heartbeat = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let output = run_script("ibind_ws.py", dir.path(), &mock.base_url()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "ibind's websocket client failed:\n{stdout}\n{}\nmock log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        log.lines().join("\n")
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    assert_eq!(seen["ready"], true, "{seen}");
+    assert!(seen["updates"].as_u64().unwrap() >= 2, "{seen}");
+    assert_eq!(
+        seen["active"], true,
+        "ibind counts the subscription as confirmed: {seen}"
+    );
+    let first = seen["first"]["data"].as_str().unwrap();
+    for decoded in ["'last_price'", "'bid_price'", "'ask_price'"] {
+        assert!(first.contains(decoded), "{decoded} in {first}");
+    }
+    assert!(log.lines().iter().any(|l| l.contains("GET /v1/api/ws -> 101")));
     mock.stop().await;
 }
