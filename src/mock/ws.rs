@@ -3,7 +3,9 @@
 //! connect burst (`system`, `act`, `sts`), a `system` heartbeat every 10 s and an answer to each
 //! `tic`. Shapes and timings: tests/data/ibkr-recorded/ws/ (each file names its source).
 //! Market data: `smd+CONID+{"fields":[...]}` subscribes with the snapshot's field ids and values,
-//! `umd+CONID+{}` ends it. Order, P&L and history topics are not served yet (issue 18).
+//! `umd+CONID+{}` ends it. Live orders: after `sor+{...}`, every order the mock's paper trading
+//! adds or moves is sent on `sor` until `uor+{}`. P&L and history topics are not served yet
+//! (issue 18).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -63,11 +65,22 @@ fn refusal(state: &State, query: &[(String, String)], headers: &HeaderMap) -> Re
     Ok(session.session_id.clone())
 }
 
-/// A socket's market-data subscriptions: conid and the fields asked for, in order.
-type Subscriptions = Vec<(u64, Vec<String>)>;
+/// What a socket is subscribed to.
+#[derive(Default)]
+struct Subscriptions {
+    /// Market data: conid and the fields asked for, in order.
+    market_data: Vec<(u64, Vec<String>)>,
+    /// Live orders: the status each order had when last sent (or when `sor` came); `None`
+    /// without a subscription.
+    orders: Option<std::collections::HashMap<u64, &'static str>>,
+}
+
+/// How often the socket looks for order changes to send (real time, as for heartbeats).
+const ORDER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
-    let mut subscriptions = Subscriptions::new();
+    let mut subscriptions = Subscriptions::default();
+    let mut order_check = tokio::time::interval(ORDER_CHECK);
     for frame in connect_burst(&state) {
         if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
             return;
@@ -90,12 +103,22 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            _ = order_check.tick() => {
+                if let Some(frame) = order_changes(&state, &mut subscriptions)
+                    && socket.send(Message::Text(frame.to_string().into())).await.is_err()
+                {
+                    return;
+                }
+            }
             _ = heartbeat.tick() => {
                 let now = epoch_ms(state.config.clock.now());
                 let beat = json!({"topic": "system", "hb": now});
                 // The mock's choice: each subscription's whole frame again with each heartbeat
                 // (IBKR sends changed fields only, about every 4 s for a liquid stock).
-                let updates = subscriptions.iter().map(|(conid, fields)| market_data(*conid, fields, now));
+                let updates = subscriptions
+                    .market_data
+                    .iter()
+                    .map(|(conid, fields)| market_data(*conid, fields, now));
                 for frame in std::iter::once(beat).chain(updates) {
                     if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
                         return;
@@ -138,14 +161,15 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
     let text = text.trim();
     if let Some((conid, fields)) = topic_request(text, "smd+") {
         // Re-sending smd for a conid adds fields (recorded: smd-request.json).
-        let index = match subscriptions.iter().position(|(c, _)| *c == conid) {
+        let subscribed = &mut subscriptions.market_data;
+        let index = match subscribed.iter().position(|(c, _)| *c == conid) {
             Some(index) => index,
             None => {
-                subscriptions.push((conid, Vec::new()));
-                subscriptions.len() - 1
+                subscribed.push((conid, Vec::new()));
+                subscribed.len() - 1
             }
         };
-        let subscribed = &mut subscriptions[index].1;
+        let subscribed = &mut subscribed[index].1;
         for field in fields {
             if !subscribed.contains(&field) {
                 subscribed.push(field);
@@ -155,7 +179,18 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
     }
     if let Some((conid, _)) = topic_request(text, "umd+") {
         // No answer: the data simply stops (documented; none recorded).
-        subscriptions.retain(|(c, _)| *c != conid);
+        subscriptions.market_data.retain(|(c, _)| *c != conid);
+        return Vec::new();
+    }
+    if text == "sor" || text.starts_with("sor+") {
+        // No snapshot of existing orders on subscribe (recorded: sor-request.json): they are
+        // taken as sent, and only what changes from now on is.
+        let account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        subscriptions.orders = Some(account.orders.orders.iter().map(|o| (o.id, o.status.name())).collect());
+        return Vec::new();
+    }
+    if text == "uor" || text.starts_with("uor+") {
+        subscriptions.orders = None;
         return Vec::new();
     }
     match text {
@@ -170,6 +205,21 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
             Vec::new()
         }
     }
+}
+
+/// The orders added or moved since they were last sent, as one `sor` frame whose `args` is an
+/// array of orders in the live-orders shape (recorded: sor-update.json).
+fn order_changes(state: &State, subscriptions: &mut Subscriptions) -> Option<Value> {
+    let seen = subscriptions.orders.as_mut()?;
+    let account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let changed: Vec<Value> = account
+        .orders
+        .orders
+        .iter()
+        .filter(|order| seen.insert(order.id, order.status.name()) != Some(order.status.name()))
+        .map(super::api::order_row)
+        .collect();
+    (!changed.is_empty()).then(|| json!({"topic": "sor", "args": changed}))
 }
 
 /// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the `fields` of the JSON, if the frame is one.

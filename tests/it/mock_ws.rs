@@ -140,3 +140,80 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
     }
     mock.stop().await;
 }
+
+/// Live orders: after `sor+{}`, an order placed through REST (question, reply) arrives on `sor`
+/// in the live-orders shape, and again when it is cancelled.
+#[tokio::test]
+async fn sor_sends_each_order_the_mock_places_or_cancels() {
+    use serde_json::json;
+    let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_millis(200)).await;
+    let client = crate::common::client(mock.base_url());
+    client.live_session_token().await.unwrap();
+    client.init_brokerage_session().await.unwrap();
+    client
+        .request(Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+    let session = client
+        .request(Method::POST, "/tickle", &[], None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap()["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = crate::common::generated().access_token.clone();
+    let (mut socket, _) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
+        .await
+        .unwrap();
+    socket.send(Message::Text("sor+{}".into())).await.unwrap();
+    // The burst, and a heartbeat: the sor has been read by the time the next one comes.
+    let mut beats = 0;
+    while beats < 2 {
+        let frame = next_json(&mut socket).await;
+        assert_ne!(frame["topic"], "sor", "no snapshot of existing orders: {frame}");
+        beats += usize::from(frame.get("hb").is_some());
+    }
+
+    let order = json!({"orders": [{"conid": 265598, "side": "BUY", "quantity": 1, "orderType": "LMT", "price": 1.0, "tif": "DAY"}]});
+    let path = "/iserver/account/DU1234567/orders";
+    let question = client
+        .request(Method::POST, path, &[], Some(&order))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = question[0]["id"].as_str().unwrap().to_owned();
+    let confirmed = json!({"confirmed": true});
+    let placed = client
+        .request(Method::POST, &format!("/iserver/reply/{id}"), &[], Some(&confirmed))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let order_id: u64 = placed[0]["order_id"].as_str().unwrap().parse().unwrap();
+    let sor = |frame: &Value| frame["topic"] == "sor";
+    let frame = loop {
+        let frame = next_json(&mut socket).await;
+        if sor(&frame) {
+            break frame;
+        }
+    };
+    let row = &frame["args"][0];
+    assert_eq!(row["orderId"], order_id, "{frame}");
+    assert_eq!(row["conid"], 265598);
+    assert_eq!(row["side"], "BUY");
+    assert!(frame["args"].is_array(), "args is always an array: {frame}");
+
+    let cancel = format!("/iserver/account/DU1234567/order/{order_id}");
+    client.request(Method::DELETE, &cancel, &[], None).await.unwrap();
+    let frame = loop {
+        let frame = next_json(&mut socket).await;
+        if sor(&frame) {
+            break frame;
+        }
+    };
+    assert_eq!(frame["args"][0]["status"], "Cancelled", "{frame}");
+    mock.stop().await;
+}

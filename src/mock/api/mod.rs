@@ -10,6 +10,9 @@ mod orders;
 mod scanner;
 mod session;
 
+/// An order as the live-orders listing and the websocket's `sor` topic show it.
+pub(super) use orders::order_row;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;

@@ -432,7 +432,7 @@ impl Facts {
     }
 }
 
-fn order_row(order: &Order) -> Value {
+pub(in crate::mock) fn order_row(order: &Order) -> Value {
     let Some(facts) = Facts::of(order) else {
         return Value::Null;
     };
