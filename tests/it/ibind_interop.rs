@@ -140,7 +140,8 @@ async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
 
 /// ibind's own websocket client (OAuth) on the mock: it connects with the access token and the
 /// /tickle session cookie, sees the session authenticated, subscribes to AAPL's market data and
-/// receives updates decoded into its own field names.
+/// receives updates decoded into its own field names, then to live orders, and receives the
+/// order it places through REST.
 #[tokio::test]
 async fn ibind_streams_market_data_from_the_mocks_websocket() {
     if !ibind_available() {
@@ -173,6 +174,13 @@ async fn ibind_streams_market_data_from_the_mocks_websocket() {
     for decoded in ["'last_price'", "'bid_price'", "'ask_price'"] {
         assert!(first.contains(decoded), "{decoded} in {first}");
     }
+    // Live orders: the order ibind placed through REST, on its own Orders stream.
+    let order_event = seen["order_event"]["data"].as_str().unwrap_or_default();
+    let placed = seen["placed"].as_str().unwrap();
+    assert!(
+        order_event.contains(&format!("'orderId': {placed}")) && order_event.contains("'topic': 'sor'"),
+        "{seen}"
+    );
     assert!(log.lines().iter().any(|l| l.contains("GET /v1/api/ws -> 101")));
     mock.stop().await;
 }

@@ -146,7 +146,8 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
 #[tokio::test]
 async fn sor_sends_each_order_the_mock_places_or_cancels() {
     use serde_json::json;
-    let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_millis(200)).await;
+    // Heartbeats far apart: order frames must not wait for them.
+    let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_secs(60)).await;
     let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
     client.init_brokerage_session().await.unwrap();
@@ -168,12 +169,14 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
         .await
         .unwrap();
     socket.send(Message::Text("sor+{}".into())).await.unwrap();
-    // The burst, and a heartbeat: the sor has been read by the time the next one comes.
-    let mut beats = 0;
-    while beats < 2 {
+    socket.send(Message::Text("tic".into())).await.unwrap();
+    // The burst, then the tic's answer: frames are read in order, so the sor has been read.
+    loop {
         let frame = next_json(&mut socket).await;
         assert_ne!(frame["topic"], "sor", "no snapshot of existing orders: {frame}");
-        beats += usize::from(frame.get("hb").is_some());
+        if frame["topic"] == "tic" {
+            break;
+        }
     }
 
     let order = json!({"orders": [{"conid": 265598, "side": "BUY", "quantity": 1, "orderType": "LMT", "price": 1.0, "tif": "DAY"}]});
