@@ -4,8 +4,8 @@
 //! `tic`. Shapes and timings: tests/data/ibkr-recorded/ws/ (each file names its source).
 //! Market data: `smd+CONID+{"fields":[...]}` subscribes with the snapshot's field ids and values,
 //! `umd+CONID+{}` ends it. Live orders: after `sor+{...}`, every order the mock's paper trading
-//! adds or moves is sent on `sor` until `uor+{}`. P&L and history topics are not served yet
-//! (issue 18).
+//! adds or moves is sent on `sor` until `uor+{}`. P&L: `spl+{}` sends the account's P&L rows at
+//! once and with each heartbeat until `upl+{}`. History bars are not served yet (issue 18).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -73,6 +73,8 @@ struct Subscriptions {
     /// Live orders: the status each order had when last sent (or when `sor` came); `None`
     /// without a subscription.
     orders: Option<std::collections::HashMap<u64, &'static str>>,
+    /// P&L, after `spl`.
+    pnl: bool,
 }
 
 /// How often the socket looks for order changes to send (real time, as for heartbeats).
@@ -115,10 +117,12 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
                 let beat = json!({"topic": "system", "hb": now});
                 // The mock's choice: each subscription's whole frame again with each heartbeat
                 // (IBKR sends changed fields only, about every 4 s for a liquid stock).
-                let updates = subscriptions
+                let updates: Vec<Value> = subscriptions
                     .market_data
                     .iter()
-                    .map(|(conid, fields)| market_data(*conid, fields, now));
+                    .map(|(conid, fields)| market_data(*conid, fields, now))
+                    .chain(subscriptions.pnl.then(|| pnl(&state)))
+                    .collect();
                 for frame in std::iter::once(beat).chain(updates) {
                     if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
                         return;
@@ -193,6 +197,14 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
         subscriptions.orders = None;
         return Vec::new();
     }
+    if text == "spl" || text.starts_with("spl+") {
+        subscriptions.pnl = true;
+        return vec![pnl(state)];
+    }
+    if text == "upl" || text.starts_with("upl+") {
+        subscriptions.pnl = false;
+        return Vec::new();
+    }
     match text {
         "tic" => vec![json!({
             "topic": "tic", "alive": true, "id": session_id, "lastAccessed": now
@@ -220,6 +232,12 @@ fn order_changes(state: &State, subscriptions: &mut Subscriptions) -> Option<Val
         .map(super::api::order_row)
         .collect();
     (!changed.is_empty()).then(|| json!({"topic": "sor", "args": changed}))
+}
+
+/// A P&L frame: `args` an object keyed `<account>.Core` (recorded: spl-update.json).
+fn pnl(state: &State) -> Value {
+    let account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    json!({"topic": "spl", "args": super::api::pnl_rows(&account.orders)})
 }
 
 /// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the `fields` of the JSON, if the frame is one.

@@ -142,7 +142,7 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
 }
 
 /// Live orders: after `sor+{}`, an order placed through REST (question, reply) arrives on `sor`
-/// in the live-orders shape, and again when it is cancelled.
+/// in the live-orders shape, and again when it is cancelled; `spl` sends the account's P&L.
 #[tokio::test]
 async fn sor_sends_each_order_the_mock_places_or_cancels() {
     use serde_json::json;
@@ -218,5 +218,17 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
         }
     };
     assert_eq!(frame["args"][0]["status"], "Cancelled", "{frame}");
+
+    // P&L: the account's rows at once, keyed `<account>.Core`, as pnl/partitioned has them.
+    socket.send(Message::Text("spl+{}".into())).await.unwrap();
+    let frame = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["topic"] == "spl" {
+            break frame;
+        }
+    };
+    let row = &frame["args"]["DU1234567.Core"];
+    assert_eq!(row["rowType"], 1, "{frame}");
+    assert!(row["nl"].as_f64().unwrap() > 0.0, "{frame}");
     mock.stop().await;
 }

@@ -349,12 +349,15 @@ fn pnl(call: &mut Call<'_>) -> Reply {
     if !std::mem::replace(&mut call.brokerage().pnl_asked, true) {
         return reply(StatusCode::OK, json!({"upnl": {}})).with_note("P&L subscribed: the first answer is empty");
     }
-    let account = Book::of(&call.account.orders);
-    reply(
-        StatusCode::OK,
-        json!({"upnl": {format!("{ACCOUNT}.Core"): {
-            "rowType": 1, "dpl": round2(account.unrealized() / 10.0), "nl": round2(account.net_liquidation()),
-            "upl": round2(account.unrealized()), "el": round2(account.cash), "mv": round2(account.positions_value())
-        }}}),
-    )
+    reply(StatusCode::OK, json!({"upnl": pnl_rows(&call.account.orders)}))
+}
+
+/// P&L by account model, `{"DU1234567.Core": {...}}`: what `pnl/partitioned` lists under `upnl`
+/// and the websocket's `spl` topic sends as its `args`.
+pub(in crate::mock) fn pnl_rows(orders: &crate::mock::state::OrderBook) -> Value {
+    let account = Book::of(orders);
+    json!({format!("{ACCOUNT}.Core"): {
+        "rowType": 1, "dpl": round2(account.unrealized() / 10.0), "nl": round2(account.net_liquidation()),
+        "upl": round2(account.unrealized()), "el": round2(account.cash), "mv": round2(account.positions_value())
+    }})
 }

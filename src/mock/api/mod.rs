@@ -10,6 +10,8 @@ mod orders;
 mod scanner;
 mod session;
 
+/// P&L rows as `pnl/partitioned` and the websocket's `spl` topic show them.
+pub(super) use accounts::pnl_rows;
 /// An order as the live-orders listing and the websocket's `sor` topic show it.
 pub(super) use orders::order_row;
 
