@@ -66,13 +66,7 @@ mod linux {
         options.max_retries = 0;
         let client =
             Arc::new(ibkr_probe::client::Client::new(common::generated().credentials().unwrap(), options).unwrap());
-        client.live_session_token().await.unwrap();
-        client.init_brokerage_session().await.unwrap();
-        // Market data needs /iserver/accounts first, as at IBKR.
-        client
-            .request(Method::GET, "/iserver/accounts", &[], None)
-            .await
-            .unwrap();
+        common::make_ready(&client).await;
         let rss_before = status_kb(mock.id(), "VmRSS:");
         let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let started = Instant::now();

@@ -60,6 +60,17 @@ pub fn client(base_url: String) -> Client {
     Client::new(generated().credentials().unwrap(), options(base_url)).unwrap()
 }
 
+/// Brings `client` to where market data and orders answer: a live session token, the brokerage
+/// session, and `/iserver/accounts` called (IBKR wants it before market data).
+pub async fn make_ready(client: &Client) {
+    client.live_session_token().await.unwrap();
+    client.init_brokerage_session().await.unwrap();
+    client
+        .request(reqwest::Method::GET, "/iserver/accounts", &[], None)
+        .await
+        .unwrap();
+}
+
 /// Answers the LST request like IBKR, using the server credentials of the shared set.
 /// (wiremock's request URL has no port, so the server's own address is passed in.)
 pub struct LstResponder {

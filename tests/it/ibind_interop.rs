@@ -24,6 +24,22 @@ fn ibind_available() -> bool {
     available
 }
 
+/// The shared credential set in a new folder, and a mock for ibind: unpaced, with prices right
+/// after the pre-flight, as ibind calls at its own speed.
+async fn mock_for_ibind(
+    tweak: impl FnOnce(&mut ibkr_probe::mock::MockConfig),
+) -> (tempfile::TempDir, ibkr_probe::mock::MockServer, crate::common::Log) {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
+    let (mock, log) = crate::common::start_mock(|c| {
+        c.rate_limit = u32::MAX;
+        c.warm_up = std::time::Duration::ZERO;
+        tweak(c);
+    })
+    .await;
+    (dir, mock, log)
+}
+
 /// Runs `tests/interop/SCRIPT DIR BASE_URL/` with ibind's logs in DIR.
 async fn run_script(script: &'static str, dir: &std::path::Path, base_url: &str) -> std::process::Output {
     let script = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
@@ -47,14 +63,7 @@ async fn ibind_drives_the_mock_through_its_read_only_methods_and_an_order() {
     if !ibind_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    crate::common::generated().write(dir.path(), false).unwrap();
-    // Unpaced, with prices right after the pre-flight: ibind calls at its own speed.
-    let (mock, log) = crate::common::start_mock(|c| {
-        c.rate_limit = u32::MAX;
-        c.warm_up = std::time::Duration::ZERO;
-    })
-    .await;
+    let (dir, mock, log) = mock_for_ibind(|_| {}).await;
     let output = run_script("ibind_client.py", dir.path(), &mock.base_url()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -147,14 +156,7 @@ async fn ibind_streams_market_data_from_the_mocks_websocket() {
     if !ibind_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    crate::common::generated().write(dir.path(), false).unwrap();
-    let (mock, log) = crate::common::start_mock(|c| {
-        c.rate_limit = u32::MAX;
-        c.warm_up = std::time::Duration::ZERO;
-        c.heartbeat = std::time::Duration::from_millis(300);
-    })
-    .await;
+    let (dir, mock, log) = mock_for_ibind(|c| c.heartbeat = std::time::Duration::from_millis(300)).await;
     let output = run_script("ibind_ws.py", dir.path(), &mock.base_url()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -123,12 +123,7 @@ async fn snapshot_rows_carry_markers_but_no_prices_until_the_warm_up_has_passed(
     })
     .await;
     let client = client(mock.base_url());
-    client.live_session_token().await.unwrap();
-    client.init_brokerage_session().await.unwrap();
-    client
-        .request(Method::GET, "/iserver/accounts", &[], None)
-        .await
-        .unwrap();
+    crate::common::make_ready(&client).await;
     let query = [("conids", "265598"), ("fields", "31,84")];
     let mut rows = Vec::new();
     for advance in [0, 100, 300, 200] {

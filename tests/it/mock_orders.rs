@@ -19,9 +19,7 @@ async fn ready(
     })
     .await;
     let client = crate::common::client(mock.base_url());
-    client.live_session_token().await.unwrap();
-    client.init_brokerage_session().await.unwrap();
-    call(&client, Method::GET, "/iserver/accounts", &[], None).await;
+    crate::common::make_ready(&client).await;
     (mock, log, client)
 }
 

@@ -20,6 +20,12 @@ fn handshake(base_url: &str, token: &str, cookie: &str) -> tokio_tungstenite::tu
     request
 }
 
+/// The `session` of a `POST /tickle`: the websocket's `api` cookie.
+async fn tickle_session(client: &ibkr_probe::client::Client) -> String {
+    let tickle = client.request(Method::POST, "/tickle", &[], None).await.unwrap();
+    tickle.json().unwrap()["session"].as_str().unwrap().to_owned()
+}
+
 async fn next_json<S>(socket: &mut S) -> Value
 where
     S: StreamExt<Item = Result<Message, Error>> + Unpin,
@@ -40,10 +46,8 @@ where
 async fn a_raw_client_gets_the_connect_burst_tic_answers_and_heartbeats() {
     let (mock, log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_millis(200)).await;
     let client = crate::common::client(mock.base_url());
-    client.live_session_token().await.unwrap();
-    client.init_brokerage_session().await.unwrap();
-    let tickle = client.request(Method::POST, "/tickle", &[], None).await.unwrap();
-    let session = tickle.json().unwrap()["session"].as_str().unwrap().to_owned();
+    crate::common::make_ready(&client).await;
+    let session = tickle_session(&client).await;
     let token = crate::common::generated().access_token.clone();
 
     let (mut socket, response) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
@@ -125,8 +129,7 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
     let (mock, log) = crate::common::start_mock(|_| {}).await;
     let client = crate::common::client(mock.base_url());
     client.live_session_token().await.unwrap();
-    let tickle = client.request(Method::POST, "/tickle", &[], None).await.unwrap();
-    let session = tickle.json().unwrap()["session"].as_str().unwrap().to_owned();
+    let session = tickle_session(&client).await;
     let token = crate::common::generated().access_token.clone();
     for (token, cookie, why) in [
         ("not-the-token", session.as_str(), "oauth_token is not the access token"),
@@ -149,21 +152,8 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
     // Heartbeats far apart: order frames must not wait for them.
     let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_secs(60)).await;
     let client = crate::common::client(mock.base_url());
-    client.live_session_token().await.unwrap();
-    client.init_brokerage_session().await.unwrap();
-    client
-        .request(Method::GET, "/iserver/accounts", &[], None)
-        .await
-        .unwrap();
-    let session = client
-        .request(Method::POST, "/tickle", &[], None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap()["session"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    crate::common::make_ready(&client).await;
+    let session = tickle_session(&client).await;
     let token = crate::common::generated().access_token.clone();
     let (mut socket, _) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
         .await

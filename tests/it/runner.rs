@@ -39,6 +39,18 @@ fn options(target: Target, rate: f64) -> RunOptions {
     }
 }
 
+/// Runs `loaded` unpaced on a manual clock; returns the report and how much of the clock's time
+/// the run took (its polls and waits, none of them real).
+async fn run_timed(loaded: &LoadedScenario, target: Target) -> (RunReport, Duration) {
+    let options = options(target, 0.0);
+    let clock = options.client.clock.clone();
+    let started = clock.mark();
+    let report = run::run(std::slice::from_ref(loaded), options, std::future::pending())
+        .await
+        .unwrap();
+    (report, clock.since(started))
+}
+
 /// A scripted live target: wiremock answering the LST like IBKR, plus `mocks`.
 async fn scripted(mocks: Vec<Mock>) -> (MockServer, Target) {
     let server = crate::common::lst_server().await;
@@ -85,16 +97,10 @@ async fn poll_until_reports_the_deadline_with_attempts() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": false})));
     let (_server, target) = scripted(vec![never]).await;
     let loaded = scenario(&POLL.replace("DEADLINE", "400ms").replace("STOP", ""));
-    let options = options(target, 0.0);
-    let clock = options.client.clock.clone();
-    let started = clock.mark();
-    let report = run::run(std::slice::from_ref(&loaded), options, std::future::pending())
-        .await
-        .unwrap();
+    let (report, took) = run_timed(&loaded, target).await;
     assert!(
-        clock.since(started) <= Duration::from_millis(400),
-        "the poll gave up by its deadline: {:?}",
-        clock.since(started)
+        took <= Duration::from_millis(400),
+        "the poll gave up by its deadline: {took:?}"
     );
     let StepStatus::Failed(message) = &report.scenarios[0].steps[1].status else {
         panic!("{report:?}")
@@ -114,17 +120,8 @@ async fn a_poll_stops_at_once_on_an_answer_that_cannot_turn_into_success() {
     };
     let (_server, target) = scripted(vec![refused()]).await;
     let loaded = scenario(&POLL.replace("DEADLINE", "30s").replace("STOP", ""));
-    let run_options = options(target, 0.0);
-    let clock = run_options.client.clock.clone();
-    let started = clock.mark();
-    let report = run::run(std::slice::from_ref(&loaded), run_options, std::future::pending())
-        .await
-        .unwrap();
-    assert_eq!(
-        clock.since(started),
-        Duration::ZERO,
-        "no waiting for the deadline, nor one interval"
-    );
+    let (report, took) = run_timed(&loaded, target).await;
+    assert_eq!(took, Duration::ZERO, "no waiting for the deadline, nor one interval");
     let step = &report.scenarios[0].steps[1];
     assert_eq!(step.attempts, 1);
     let StepStatus::Failed(message) = &step.status else {
