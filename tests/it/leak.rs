@@ -224,6 +224,7 @@ async fn no_command_prints_a_secret() {
         files += 1;
     }
     assert!(files >= 9, "reports and cassettes were written: {files}");
+    outputs.extend(websocket_traces(&mock).await);
     outputs.extend(mock_log.lines());
     outputs.extend(faulty_log.lines());
 
@@ -254,6 +255,61 @@ async fn no_command_prints_a_secret() {
     for server in [mock, faulty, inactive] {
         server.stop().await;
     }
+}
+
+/// The mock's websocket, opened with the access token and session cookie and refused with wrong
+/// ones, with frames sent and received: what came back, for the scan (the mock's log lines about
+/// it are scanned with the rest of its log).
+async fn websocket_traces(mock: &ibkr_probe::mock::MockServer) -> Vec<String> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let client = crate::common::client(mock.base_url());
+    crate::common::make_ready(&client).await;
+    let tickle = client
+        .request(reqwest::Method::POST, "/tickle", &[], None)
+        .await
+        .unwrap();
+    let session = tickle.json().unwrap()["session"].as_str().unwrap().to_owned();
+    let token = crate::common::generated().access_token.clone();
+    let mut seen = Vec::new();
+    for (token, cookie) in [
+        (token.as_str(), session.as_str()),
+        ("wrong", session.as_str()),
+        (token.as_str(), "wrong"),
+    ] {
+        let url = format!(
+            "{}/ws?oauth_token={token}",
+            mock.base_url().replacen("http://", "ws://", 1)
+        );
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", format!("api={cookie}").parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((mut socket, _)) => {
+                for frame in [
+                    "tic",
+                    r#"smd+265598+{"fields":["31","84","86"]}"#,
+                    "spl+{}",
+                    "sor+{}",
+                    "xyz+secret?",
+                ] {
+                    socket.send(Message::Text(frame.into())).await.unwrap();
+                }
+                for _ in 0..6 {
+                    match tokio::time::timeout(Duration::from_secs(5), socket.next()).await {
+                        Ok(Some(Ok(Message::Text(text)))) => seen.push(text.to_string()),
+                        other => panic!("the websocket answered {other:?}"),
+                    }
+                }
+                socket.close(None).await.unwrap();
+            }
+            Err(e) => seen.push(e.to_string()),
+        }
+    }
+    assert!(seen.iter().any(|f| f.contains("\"topic\":\"spl\"")), "{seen:?}");
+    seen
 }
 
 /// Every file below `dir`.
