@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod pacer;
+pub mod stream;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

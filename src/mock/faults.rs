@@ -32,11 +32,19 @@ pub enum FaultKind {
     /// is gone: `/tickle` then answers 200 `{"error":"no session"}` (ibeam#242, ibeam#268) and
     /// other calls 401, until the client gets a new live session token.
     Restart,
+    /// The websocket is cut without a close frame right after the first frame that follows its
+    /// connect burst.
+    WsDrop,
+    /// The websocket is closed with code 1000 and an empty reason (the only server close on
+    /// record, ibind #7) right after the first frame that follows its connect burst.
+    WsClose,
+    /// The websocket sends its connect burst, then nothing: no heartbeats, no data, no answers.
+    WsSilence,
 }
 
 impl FaultKind {
     /// Every kind with its command-line name.
-    pub const ALL: [(&'static str, FaultKind); 10] = [
+    pub const ALL: [(&'static str, FaultKind); 13] = [
         ("rate-limit", FaultKind::RateLimit),
         ("invalid-signature", FaultKind::InvalidSignature),
         ("server-error", FaultKind::ServerError),
@@ -47,6 +55,9 @@ impl FaultKind {
         ("sso-dh", FaultKind::SsoDh),
         ("competing", FaultKind::Competing),
         ("restart", FaultKind::Restart),
+        ("ws-drop", FaultKind::WsDrop),
+        ("ws-close", FaultKind::WsClose),
+        ("ws-silence", FaultKind::WsSilence),
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,12 +66,14 @@ impl FaultKind {
 
     /// Whether the fault can hit a request to `route` (the path after `/v1/api`): the
     /// brokerage-session faults hit `ssodh/init` only, the session faults any request but the
-    /// handshake (there is no session to take yet).
+    /// handshake (there is no session to take yet), the websocket faults the websocket's
+    /// connections (`/ws`) and the others every request but those.
     pub fn applies_to(self, route: &str) -> bool {
         match self {
             FaultKind::Gone | FaultKind::SsoDh => route == "/iserver/auth/ssodh/init",
-            FaultKind::Competing | FaultKind::Restart => route != "/oauth/live_session_token",
-            _ => true,
+            FaultKind::Competing | FaultKind::Restart => route != "/oauth/live_session_token" && route != "/ws",
+            FaultKind::WsDrop | FaultKind::WsClose | FaultKind::WsSilence => route == "/ws",
+            _ => route != "/ws",
         }
     }
 }

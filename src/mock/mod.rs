@@ -104,6 +104,12 @@ pub struct MockConfig {
     pub slow_delay: Duration,
     /// Time between the websocket's `system` heartbeats (recorded: 10 s).
     pub heartbeat: Duration,
+    /// Time between the websocket's market-data and P&L frames while subscribed (the mock's
+    /// choice: IBKR sends as prices change, every few hundred milliseconds for a liquid stock).
+    pub stream_tick: Duration,
+    /// How long a websocket market-data subscription lasts before its data stops: 15 minutes,
+    /// IBKR's reference of 2026-07 (its changelog of 2026-04-14 said 10; the newer source wins).
+    pub smd_lifetime: Duration,
     /// Serve `/iserver` data from cassettes instead of the built-in market (`mock --replay DIR`).
     pub replay: Option<Arc<crate::record::replay::ReplaySource>>,
     /// Where the mock's time comes from (tests pass a manual clock instead of sleeping).
@@ -127,6 +133,8 @@ impl MockConfig {
             timestamp_window: Duration::from_secs(300),
             slow_delay: Duration::from_secs(30),
             heartbeat: Duration::from_secs(10),
+            stream_tick: Duration::from_secs(1),
+            smd_lifetime: Duration::from_secs(15 * 60),
             replay: None,
             verify_signatures: true,
             clock: crate::clock::system(),

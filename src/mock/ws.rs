@@ -1,22 +1,30 @@
 //! IBKR's websocket (`/v1/api/ws`) as the mock serves it to OAuth clients: the access token as
-//! `oauth_token` in the query and the `/tickle` answer's `session` as the `api` cookie, then the
-//! connect burst (`system`, `act`, `sts`), a `system` heartbeat every 10 s and an answer to each
-//! `tic`. Shapes and timings: tests/data/ibkr-recorded/ws/ (each file names its source).
-//! Market data: `smd+CONID+{"fields":[...]}` subscribes with the snapshot's field ids and values,
+//! `oauth_token` in the query, the `/tickle` answer's `session` as the `api` cookie and IBKR's
+//! gateway user agent, then the connect burst (`system`, `act`, `sts`), a `system` heartbeat every
+//! 10 s and an answer to each `tic`. Shapes and timings: tests/data/ibkr-recorded/ws/ (each file
+//! names its source).
+//! Market data: `smd+CONID+{"fields":[...]}` subscribes with the snapshot's field ids and values
+//! (only while the brokerage session is up, and for at most [`MockConfig::smd_lifetime`]),
 //! `umd+CONID+{}` ends it. Live orders: after `sor+{...}`, every order the mock's paper trading
 //! adds or moves is sent on `sor` until `uor+{}`. P&L: `spl+{}` sends the account's P&L rows at
-//! once and with each heartbeat until `upl+{}`. History bars are not served yet (issue 18).
+//! once and then every stream tick until `upl+{}`. History: `smh+CONID+{...}` answers once with
+//! the bars `/iserver/marketdata/history` has and a `serverId` that `umh+SERVERID` frees.
+//! When the brokerage session goes, the socket stays open and says so in `sts` frames, as IBKR's
+//! does; the `ws-drop`, `ws-close` and `ws-silence` faults lose or silence it.
+//!
+//! [`MockConfig::smd_lifetime`]: super::MockConfig::smd_lifetime
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State as AxumState};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::State;
+use super::faults::FaultKind;
 
 /// The mock's username, in `system` and `sts` (the mock's choice; IBKR sends the user's).
 const USERNAME: &str = "mockuser";
@@ -27,6 +35,11 @@ pub(super) async fn upgrade(
     headers: HeaderMap,
     socket: WebSocketUpgrade,
 ) -> Response {
+    if !headers.contains_key("user-agent") {
+        // Recorded as a status only (error-handshake-403.json): the body is the mock's choice.
+        state.log("mock: GET /v1/api/ws -> 403 (no User-Agent: IBKR refuses an OAuth upgrade without ClientPortalGW/1)");
+        return StatusCode::FORBIDDEN.into_response();
+    }
     let session_id = match refusal(&state, &query, &headers) {
         Ok(session_id) => session_id,
         Err(why) => {
@@ -34,8 +47,10 @@ pub(super) async fn upgrade(
             return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "Unauthorized"}))).into_response();
         }
     };
-    state.log("mock: GET /v1/api/ws -> 101 (websocket open)");
-    socket.on_upgrade(move |socket| serve(state, socket, session_id))
+    let fault = state.faults.next("/ws");
+    let note = fault.map_or(String::new(), |f| format!("; fault {}", f.name()));
+    state.log(&format!("mock: GET /v1/api/ws -> 101 (websocket open{note})"));
+    socket.on_upgrade(move |socket| serve(state, socket, session_id, fault))
 }
 
 /// The session id the socket belongs to, or why it is refused (the mock's own words: IBKR's
@@ -68,79 +83,174 @@ fn refusal(state: &State, query: &[(String, String)], headers: &HeaderMap) -> Re
 /// What a socket is subscribed to.
 #[derive(Default)]
 struct Subscriptions {
-    /// Market data: conid and the fields asked for, in order.
-    market_data: Vec<(u64, Vec<String>)>,
+    /// Market data: conid, the fields asked for in order, and when (the mock clock's mark).
+    market_data: Vec<(u64, Vec<String>, std::time::Duration)>,
     /// Live orders: the status each order had when last sent (or when `sor` came); `None`
     /// without a subscription.
     orders: Option<std::collections::HashMap<u64, &'static str>>,
     /// P&L, after `spl`.
     pnl: bool,
+    /// History subscriptions by the `serverId` handed out, until `umh`.
+    history: Vec<String>,
+    /// Whether the brokerage session was up when last looked at (the last `sts` said so).
+    established: bool,
 }
 
-/// How often the socket looks for order changes to send (real time, as for heartbeats).
+/// IBKR allows at most five history subscriptions at once (its websocket reference).
+const HISTORY_SLOTS: usize = 5;
+
+/// How often the socket looks for order changes and a lost session (real time, as heartbeats).
 const ORDER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
-async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String) {
-    let mut subscriptions = Subscriptions::default();
-    let mut order_check = tokio::time::interval(ORDER_CHECK);
-    for frame in connect_burst(&state) {
-        if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+/// The socket's sending side, which a `ws-drop` or `ws-close` fault ends after the first frame
+/// that follows the connect burst.
+struct Outgoing {
+    socket: WebSocket,
+    cut: Option<FaultKind>,
+}
+
+impl Outgoing {
+    /// Sends one frame; false when the socket is gone or a fault ends it now.
+    async fn send(&mut self, frame: &Value) -> bool {
+        if self.socket.send(Message::Text(frame.to_string().into())).await.is_err() {
+            return false;
+        }
+        match self.cut {
+            // Returning drops the socket: the connection ends without a close frame.
+            Some(FaultKind::WsDrop) => false,
+            Some(FaultKind::WsClose) => {
+                // The only server close on record: 1000 with an empty reason (ibind #7).
+                let close = CloseFrame {
+                    code: 1000,
+                    reason: "".into(),
+                };
+                let _ = self.socket.send(Message::Close(Some(close))).await;
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+async fn serve(state: Arc<State>, socket: WebSocket, session_id: String, fault: Option<FaultKind>) {
+    let mut out = Outgoing { socket, cut: None };
+    let mut subscriptions = Subscriptions {
+        established: established(&state, &session_id),
+        ..Subscriptions::default()
+    };
+    for frame in connect_burst(subscriptions.established) {
+        if !out.send(&frame).await {
             return;
         }
     }
-    // Heartbeats keep real time, as a socket's I/O does: a manual clock that jumps for every
-    // sleeper would have them beat without pause.
+    if fault == Some(FaultKind::WsSilence) {
+        state.log("mock: websocket silent from now on (fault ws-silence)");
+        while let Some(Ok(message)) = out.socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                return;
+            }
+        }
+        return;
+    }
+    out.cut = fault;
+    let mut order_check = tokio::time::interval(ORDER_CHECK);
+    // Heartbeats and updates keep real time, as a socket's I/O does: a manual clock that jumps
+    // for every sleeper would have them beat without pause.
     let mut heartbeat = tokio::time::interval(state.config.heartbeat);
     heartbeat.tick().await;
+    let mut updates = tokio::time::interval(state.config.stream_tick);
+    updates.tick().await;
     loop {
-        tokio::select! {
-            received = socket.recv() => match received {
-                Some(Ok(Message::Text(text))) => {
-                    for answer in answers(&state, &session_id, &mut subscriptions, text.as_str()) {
-                        if socket.send(Message::Text(answer.to_string().into())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
+        let frames = tokio::select! {
+            received = out.socket.recv() => match received {
+                Some(Ok(Message::Text(text))) => answers(&state, &session_id, &mut subscriptions, text.as_str()),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => Vec::new(),
             },
             _ = order_check.tick() => {
-                if let Some(frame) = order_changes(&state, &mut subscriptions)
-                    && socket.send(Message::Text(frame.to_string().into())).await.is_err()
-                {
-                    return;
-                }
+                let mut frames = session_change(&state, &session_id, &mut subscriptions);
+                frames.extend(order_changes(&state, &mut subscriptions));
+                frames
             }
-            _ = heartbeat.tick() => {
-                let now = epoch_ms(state.config.clock.now());
-                let beat = json!({"topic": "system", "hb": now});
-                // The mock's choice: each subscription's whole frame again with each heartbeat
-                // (IBKR sends changed fields only, about every 4 s for a liquid stock).
-                let updates: Vec<Value> = subscriptions
-                    .market_data
-                    .iter()
-                    .map(|(conid, fields)| market_data(*conid, fields, now))
-                    .chain(subscriptions.pnl.then(|| pnl(&state)))
-                    .collect();
-                for frame in std::iter::once(beat).chain(updates) {
-                    if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
-                        return;
-                    }
-                }
+            _ = heartbeat.tick() => vec![json!({"topic": "system", "hb": epoch_ms(state.config.clock.now())})],
+            _ = updates.tick() => stream_updates(&state, &mut subscriptions),
+        };
+        for frame in &frames {
+            if !out.send(frame).await {
+                return;
             }
         }
     }
+}
+
+/// Whether the socket's session still has its brokerage session: the `/tickle` session it was
+/// opened with, not expired, not idle past the timeout, not taken by a competing login.
+fn established(state: &State, session_id: &str) -> bool {
+    let now = state.config.clock.now();
+    let sessions = state.sessions();
+    sessions.get(&state.config.credentials.access_token).is_some_and(|s| {
+        let idle = now.duration_since(s.last_request).unwrap_or_default();
+        s.session_id == session_id
+            && s.expires > now
+            && s.brokerage.is_some()
+            && !s.competing
+            && idle <= state.config.idle_timeout
+    })
+}
+
+/// `sts` frames when the brokerage session went or came back. Losing it, IBKR sends
+/// `authenticated: false` and two partial frames and keeps the socket open with heartbeats; the
+/// subscriptions are dead (ibind #25, 2024-09). Coming back, the mock sends the whole `sts` (its
+/// choice: nothing is recorded), and subscriptions must be made again.
+fn session_change(state: &State, session_id: &str, subscriptions: &mut Subscriptions) -> Vec<Value> {
+    let now = established(state, session_id);
+    if now == subscriptions.established {
+        return Vec::new();
+    }
+    subscriptions.established = now;
+    if now {
+        return vec![sts(true)];
+    }
+    state.log("mock: websocket: the brokerage session is gone; market data stops, sts says so");
+    subscriptions.market_data.clear();
+    subscriptions.pnl = false;
+    vec![
+        json!({"topic": "sts", "args": {"authenticated": false}}),
+        json!({"topic": "sts", "args": {"competing": false}}),
+        json!({"topic": "sts", "args": {"message": ""}}),
+    ]
+}
+
+/// Market data and P&L again each stream tick, and market data that outlived its time ended.
+fn stream_updates(state: &State, subscriptions: &mut Subscriptions) -> Vec<Value> {
+    let clock = &state.config.clock;
+    let lifetime = state.config.smd_lifetime;
+    subscriptions.market_data.retain(|(conid, _, since)| {
+        let alive = clock.since(*since) < lifetime;
+        if !alive {
+            // No frame announces the end; data simply stops (ibind #145, IBKR changelog 2026-04-14).
+            state.log(&format!(
+                "mock: websocket: smd+{conid} ended after {} s (IBKR ends market-data streams; send smd again to go on)",
+                lifetime.as_secs()
+            ));
+        }
+        alive
+    });
+    let now = epoch_ms(clock.now());
+    // The mock's choice: each subscription's whole frame again (IBKR sends changed fields only,
+    // as often as they change).
+    subscriptions
+        .market_data
+        .iter()
+        .map(|(conid, fields, _)| market_data(*conid, fields, now))
+        .chain(subscriptions.pnl.then(|| pnl(state)))
+        .collect()
 }
 
 /// What IBKR sends once a socket is authorised: `system`, then `act`, then `sts` (recorded in
 /// that order, within ~30 ms: system-connected.json, act.json, sts.json).
-fn connect_burst(state: &State) -> Vec<Value> {
+fn connect_burst(established: bool) -> Vec<Value> {
     let account = super::api::ACCOUNT;
-    let established = state
-        .sessions()
-        .get(&state.config.credentials.access_token)
-        .is_some_and(|s| s.brokerage.is_some() && !s.competing);
     vec![
         json!({"topic": "system", "success": USERNAME, "isFT": false, "isPaper": true}),
         json!({"topic": "act", "args": {
@@ -151,11 +261,16 @@ fn connect_burst(state: &State) -> Vec<Value> {
             "selectedAccount": account,
             "isPaper": true
         }}),
-        json!({"topic": "sts", "args": {
-            "connected": true, "authenticated": established, "established": established, "competing": false,
-            "message": "", "fail": "", "serverName": "mock", "serverVersion": "ibkr-probe mock", "username": USERNAME
-        }}),
+        sts(established),
     ]
+}
+
+/// The whole `sts` frame (sts.json).
+fn sts(established: bool) -> Value {
+    json!({"topic": "sts", "args": {
+        "connected": true, "authenticated": established, "established": established, "competing": false,
+        "message": "", "fail": "", "serverName": "mock", "serverVersion": "ibkr-probe mock", "username": USERNAME
+    }})
 }
 
 /// The answers to one client frame. `tic` gets the session's liveness (tic.json); topics the
@@ -163,18 +278,30 @@ fn connect_burst(state: &State) -> Vec<Value> {
 fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, text: &str) -> Vec<Value> {
     let now = epoch_ms(state.config.clock.now());
     let text = text.trim();
-    if let Some((conid, fields)) = topic_request(text, "smd+") {
-        // Re-sending smd for a conid adds fields (recorded: smd-request.json).
+    let data_topic = ["smd+", "sor", "spl", "smh+"].iter().any(|t| text.starts_with(t));
+    if data_topic && !subscriptions.established {
+        // Subscribing before the brokerage session is up gives nothing (README, "Market data on
+        // the stream").
+        state.log(&format!(
+            "mock: websocket: {} before the brokerage session is open: ignored, as IBKR does (ssodh/init first)",
+            crate::client::stream::topic_key(text)
+        ));
+        return Vec::new();
+    }
+    if let Some((conid, arguments)) = topic_request(text, "smd+") {
+        // Re-sending smd for a conid adds fields (recorded: smd-request.json) and, since IBKR
+        // ends streams after a while, starts its time again.
         let subscribed = &mut subscriptions.market_data;
-        let index = match subscribed.iter().position(|(c, _)| *c == conid) {
+        let index = match subscribed.iter().position(|(c, _, _)| *c == conid) {
             Some(index) => index,
             None => {
-                subscribed.push((conid, Vec::new()));
+                subscribed.push((conid, Vec::new(), std::time::Duration::ZERO));
                 subscribed.len() - 1
             }
         };
-        let subscribed = &mut subscribed[index].1;
-        for field in fields {
+        let (_, subscribed, since) = &mut subscribed[index];
+        *since = state.config.clock.mark();
+        for field in strings(&arguments["fields"]) {
             if !subscribed.contains(&field) {
                 subscribed.push(field);
             }
@@ -183,7 +310,16 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
     }
     if let Some((conid, _)) = topic_request(text, "umd+") {
         // No answer: the data simply stops (documented; none recorded).
-        subscriptions.market_data.retain(|(c, _)| *c != conid);
+        subscriptions.market_data.retain(|(c, _, _)| *c != conid);
+        return Vec::new();
+    }
+    if let Some((conid, arguments)) = topic_request(text, "smh+") {
+        return history(state, subscriptions, conid, &arguments);
+    }
+    if let Some(server_id) = text.strip_prefix("umh+") {
+        // IBKR's reference says umh answers nothing; ibind waits for `Unsubscribed <serverId>`
+        // (umh-ack.json). The newer source wins.
+        subscriptions.history.retain(|id| id != server_id.trim());
         return Vec::new();
     }
     if text == "sor" || text.starts_with("sor+") {
@@ -211,7 +347,7 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
         })],
         other => {
             state.log(&format!(
-                "mock: websocket frame not served yet: {}",
+                "mock: websocket frame not served: {}",
                 other.chars().take(40).collect::<String>()
             ));
             Vec::new()
@@ -240,17 +376,48 @@ fn pnl(state: &State) -> Value {
     json!({"topic": "spl", "args": super::api::pnl_rows(&account.orders)})
 }
 
-/// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the `fields` of the JSON, if the frame is one.
-fn topic_request(text: &str, prefix: &str) -> Option<(u64, Vec<String>)> {
+/// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the JSON arguments, if the frame is one.
+fn topic_request(text: &str, prefix: &str) -> Option<(u64, Value)> {
     let rest = text.strip_prefix(prefix)?;
     let (conid, arguments) = rest.split_once('+').unwrap_or((rest, "{}"));
     let conid = conid.split('@').next()?.parse().ok()?;
-    let arguments: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
-    let fields = arguments["fields"]
+    Some((conid, serde_json::from_str(arguments).unwrap_or(Value::Null)))
+}
+
+/// The strings of a JSON array (`fields`), others left out.
+fn strings(value: &Value) -> Vec<String> {
+    value
         .as_array()
-        .map(|fields| fields.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
-    Some((conid, fields))
+        .map(|items| items.iter().filter_map(|f| f.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// One `smh` answer: the REST history's bars for the arguments (period and bar as in
+/// `/iserver/marketdata/history`; the REST defaults when absent, the mock's choice), a fresh
+/// `serverId`, and the topic. A sixth subscription gets nothing (IBKR allows five; its answer
+/// to a sixth is not recorded).
+fn history(state: &State, subscriptions: &mut Subscriptions, conid: u64, arguments: &Value) -> Vec<Value> {
+    if subscriptions.history.len() >= HISTORY_SLOTS {
+        state.log(&format!(
+            "mock: websocket: smh+{conid} refused: {HISTORY_SLOTS} history subscriptions are open; umh+SERVERID frees one"
+        ));
+        return Vec::new();
+    }
+    let Some(instrument) = super::data::by_conid(conid) else {
+        state.log(&format!("mock: websocket: smh+{conid}: no such conid, nothing sent"));
+        return Vec::new();
+    };
+    let text = |key: &str, default: &'static str| arguments[key].as_str().unwrap_or(default).to_owned();
+    let outside_rth = arguments["outsideRth"].as_bool().or(arguments["outsideRTH"].as_bool()) == Some(true);
+    let Ok(mut bars) = super::data::history(instrument, &text("period", "1w"), &text("bar", "1d"), outside_rth, state.config.clock.now()) else {
+        state.log(&format!("mock: websocket: smh+{conid}: bar size not understood, nothing sent"));
+        return Vec::new();
+    };
+    let server_id = (20_000 + state.next_error_id()).to_string();
+    bars["serverId"] = json!(server_id);
+    bars["topic"] = json!(format!("smh+{conid}"));
+    subscriptions.history.push(server_id);
+    vec![bars]
 }
 
 /// A market-data frame: the snapshot's entry for these fields (recorded: smd-update.json; the

@@ -108,7 +108,16 @@ fn compare_pair(base: &Interaction, new: &Interaction, ignore: &[String]) -> Vec
     let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
     shape(&base.body, "$", ignore, &mut before);
     shape(&new.body, "$", ignore, &mut after);
-    for (path, types) in &before {
+    changes.extend(shape_changes(&before, &after));
+    changes
+}
+
+type Shape = BTreeMap<String, Vec<&'static str>>;
+
+/// Fields removed, added or changed in type between two shapes.
+fn shape_changes(before: &Shape, after: &Shape) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (path, types) in before {
         match after.get(path) {
             None => changes.push(format!("field removed: {path} ({})", types.join("|"))),
             Some(new_types) if new_types != types => changes.push(format!(
@@ -119,7 +128,7 @@ fn compare_pair(base: &Interaction, new: &Interaction, ignore: &[String]) -> Vec
             Some(_) => {}
         }
     }
-    for (path, types) in &after {
+    for (path, types) in after {
         if !before.contains_key(path) {
             changes.push(format!("field added: {path} ({})", types.join("|")));
         }
@@ -164,7 +173,30 @@ pub fn compare(name: &str, base: &Cassette, new: &Cassette, ignore: &[String]) -
             out.push(change(key, "new request".into()));
         }
     }
+    let (before, after) = (topic_shapes(base, ignore), topic_shapes(new, ignore));
+    for (topic, shape) in &before {
+        let key = format!("websocket {topic}");
+        match after.get(topic) {
+            Some(other) => out.extend(shape_changes(shape, other).into_iter().map(|w| change(&key, w))),
+            None => out.push(change(&key, "topic no longer received".into())),
+        }
+    }
+    for topic in after.keys().filter(|t| !before.contains_key(*t)) {
+        out.push(change(&format!("websocket {topic}"), "new topic".into()));
+    }
     out
+}
+
+/// The shape of every received websocket frame, by topic, over all frames of the topic: IBKR's
+/// updates carry changed fields only, so one frame's keys say little and the union says what the
+/// topic sends.
+fn topic_shapes(cassette: &Cassette, ignore: &[String]) -> BTreeMap<String, Shape> {
+    let mut shapes: BTreeMap<String, Shape> = BTreeMap::new();
+    for frame in cassette.stream.iter().filter(|f| f.direction == "received") {
+        let topic = frame.topic.clone().unwrap_or_else(|| "(no topic)".into());
+        shape(&frame.message, "$", ignore, shapes.entry(topic).or_default());
+    }
+    shapes
 }
 
 /// What comparing two folders found: every cassette name seen, and the changes.
@@ -300,6 +332,7 @@ mod tests {
                     body,
                 })
                 .collect(),
+            stream: Vec::new(),
         }
     }
 
@@ -350,5 +383,35 @@ mod tests {
         let a = cassette(vec![("/x", 401, json!({"error": "id: 5, error: invalid consumer"}))]);
         let b = cassette(vec![("/x", 401, json!({"error": "id: 9, error: invalid consumer"}))]);
         assert!(diff(a, b).is_empty());
+    }
+
+    fn received(topic: &str, message: Value) -> crate::record::StreamFrame {
+        crate::record::StreamFrame {
+            direction: "received".into(),
+            topic: Some(topic.into()),
+            message,
+        }
+    }
+
+    #[test]
+    fn websocket_topics_are_compared_by_the_shape_of_all_their_frames() {
+        let mut base = cassette(vec![]);
+        base.stream = vec![
+            received("smd+1", json!({"topic": "smd+1", "conid": 1, "31": "1.0", "84": "0.9"})),
+            // A delta with one field: the topic's shape is the union.
+            received("smd+1", json!({"topic": "smd+1", "conid": 1, "31": "1.1"})),
+            received("sor", json!({"topic": "sor", "args": [{"orderId": 1}]})),
+        ];
+        let mut new = cassette(vec![]);
+        new.stream = vec![
+            received("smd+1", json!({"topic": "smd+1", "conid": "1", "31": "1.2", "84": "1.1"})),
+            received("spl", json!({"topic": "spl", "args": {}})),
+        ];
+        let found = diff(base.clone(), new);
+        assert!(found.contains(&"type changed: $.conid: number -> string".to_owned()), "{found:?}");
+        assert!(found.contains(&"topic no longer received".to_owned()), "{found:?}");
+        assert!(found.contains(&"new topic".to_owned()), "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(diff(base.clone(), base).is_empty());
     }
 }

@@ -39,13 +39,30 @@ pub struct Interaction {
     pub asked: Option<String>,
 }
 
-/// All interactions of one scenario, in order.
+/// One websocket frame of a scenario's stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamFrame {
+    /// `sent` by the client or `received` from the server.
+    pub direction: String,
+    /// The frame's topic: the `topic` key of a received frame (none for acknowledgements such
+    /// as `{"message":"Unsubscribed 123"}`), the topic key of a sent one (`smd+265598`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// A received frame's JSON, or a sent frame's text as a string.
+    pub message: Value,
+}
+
+/// All interactions of one scenario, in order, and its websocket frames.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cassette {
     pub format: u32,
     pub scenario: String,
     pub interactions: Vec<Interaction>,
+    /// Websocket frames in the order sent and received (absent when the scenario had none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stream: Vec<StreamFrame>,
 }
 
 /// A cassette that cannot be read, with file, line and column (line 0: the file as a whole).
@@ -121,42 +138,71 @@ pub fn holds_cassettes(dir: &Path) -> bool {
     crate::files::list(dir, &["json"]).is_ok_and(|files| !files.is_empty())
 }
 
-/// Collects a client's interactions while a scenario runs.
+/// Collects a client's interactions and websocket frames while a scenario runs.
 #[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<Interaction>>>);
+pub struct Recorder(Arc<Mutex<Recording>>);
+
+/// What a recorder holds.
+#[derive(Default)]
+pub struct Recording {
+    pub interactions: Vec<Interaction>,
+    pub stream: Vec<StreamFrame>,
+}
 
 impl Recorder {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recording> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn record(&self, interaction: Interaction) {
-        if let Ok(mut all) = self.0.lock() {
-            all.push(interaction);
-        }
+        self.lock().interactions.push(interaction);
+    }
+
+    /// Keeps one websocket frame.
+    pub fn frame(&self, frame: StreamFrame) {
+        self.lock().stream.push(frame);
     }
 
     /// How many interactions are recorded so far.
     pub fn len(&self) -> usize {
-        self.0.lock().map_or(0, |all| all.len())
+        self.lock().interactions.len()
     }
 
     /// Whether nothing is recorded.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == 0 && self.lock().stream.is_empty()
     }
 
     /// Marks the interactions recorded since `start` with what their step asked for.
     pub fn label_since(&self, start: usize, asked: &str) {
-        if let Ok(mut all) = self.0.lock() {
-            for interaction in all.iter_mut().skip(start) {
-                interaction.asked = Some(asked.to_owned());
-            }
+        for interaction in self.lock().interactions.iter_mut().skip(start) {
+            interaction.asked = Some(asked.to_owned());
         }
     }
 
     /// Everything recorded so far, emptying the recorder.
-    pub fn take(&self) -> Vec<Interaction> {
-        self.0
-            .lock()
-            .map(|mut all| std::mem::take(&mut *all))
-            .unwrap_or_default()
+    pub fn take(&self) -> Recording {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// The recorder keeps every frame of a scenario's stream.
+impl crate::client::stream::StreamObserver for Recorder {
+    fn frame(&self, frame: crate::client::stream::Frame<'_>) {
+        use crate::client::stream::{Frame, topic_key};
+        let frame = match frame {
+            Frame::Sent(text) => StreamFrame {
+                direction: "sent".into(),
+                topic: Some(topic_key(text).to_owned()),
+                message: Value::String(text.to_owned()),
+            },
+            Frame::Received(value) => StreamFrame {
+                direction: "received".into(),
+                topic: value["topic"].as_str().map(str::to_owned),
+                message: value.clone(),
+            },
+        };
+        Recorder::frame(self, frame);
     }
 }
 

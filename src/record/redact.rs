@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::Interaction;
+use super::{Interaction, StreamFrame};
 
 /// Keys whose values are secret or session-identifying, replaced wherever they occur.
 const SECRET_KEYS: &[&str] = &[
@@ -20,6 +20,8 @@ const SECRET_KEYS: &[&str] = &[
     "hardware_info",
     "MAC",
     "userId",
+    // The login name, in the websocket's `sts` frame.
+    "username",
 ];
 
 /// Redacts interactions in place. `extra` are literal strings to remove wherever they appear
@@ -101,6 +103,23 @@ impl Redactor {
             };
         }
         self.value(&mut interaction.body);
+    }
+
+    /// Redacts one websocket frame. Besides the keys redacted everywhere, the greeting's
+    /// `success` is the login name and a `tic` answer's `id` the session.
+    pub fn frame(&mut self, frame: &mut StreamFrame) {
+        if let Some(map) = frame.message.as_object_mut() {
+            let topic = map.get("topic").and_then(Value::as_str).unwrap_or_default().to_owned();
+            for (key, topic_of_key) in [("success", "system"), ("id", "tic")] {
+                if topic == topic_of_key && map.contains_key(key) {
+                    map.insert(key.into(), Value::String("[redacted]".into()));
+                }
+            }
+        }
+        self.value(&mut frame.message);
+        if let Some(topic) = &frame.topic {
+            frame.topic = Some(self.text(topic));
+        }
     }
 }
 

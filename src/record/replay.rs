@@ -134,6 +134,7 @@ mod tests {
                 interaction("/a", &[("x", "1"), ("y", "2")], json!(1)),
                 interaction("/a", &[("y", "2"), ("x", "1")], json!(2)),
             ],
+            stream: Vec::new(),
         });
         let q = vec![("y".to_owned(), "2".to_owned()), ("x".to_owned(), "1".to_owned())];
         assert_eq!(source.answer("get", "/a", &q).unwrap().1, json!(1));

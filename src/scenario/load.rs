@@ -54,6 +54,8 @@ pub struct CompiledStep {
     pub captures: Vec<(String, JsonPath)>,
     pub poll: Option<CompiledPoll>,
     pub snapshot: Option<CompiledSnapshot>,
+    /// A stream step's action and checks.
+    pub stream: Option<super::stream::StreamAction>,
 }
 
 /// Snapshot field checks, resolved against the catalogue.
@@ -231,6 +233,7 @@ pub fn parse_with(
             used: HashSet::new(),
             captured: HashSet::new(),
             has_lst: false,
+            has_stream: false,
             missing_env: Vec::new(),
         };
         // The mock's settings are reported first, as they come first in a file.
@@ -316,6 +319,8 @@ struct Checker<'a> {
     captured: HashSet<String>,
     /// Whether an `lst` step came yet: signed requests need the live session token first.
     has_lst: bool,
+    /// Whether a `stream_open` step came yet: the other stream steps use its socket.
+    has_stream: bool,
     /// Environment variables the scenario uses that are not set: an error only when it is selected.
     missing_env: Vec<ScenarioError>,
 }
@@ -387,11 +392,12 @@ impl<'a> Checker<'a> {
         if let Some(request) = &step.request {
             self.request(request)?;
         }
+        compiled.stream = self.stream(step)?;
         if let Some(expect) = &step.expect {
             compiled.json = self.checks(&expect.json, true)?;
             compiled.headers = self.checks(&expect.headers, false)?;
             if let Some(snapshot) = &expect.snapshot {
-                compiled.snapshot = Some(self.snapshot(snapshot)?);
+                compiled.snapshot = Some(self.snapshot(&snapshot.fields, &snapshot.mapping)?);
             }
         }
         if let Some(poll) = &step.poll {
@@ -416,20 +422,32 @@ impl<'a> Checker<'a> {
     /// action can have.
     fn action(&mut self, step: &Step) -> Result<(), ScenarioError> {
         let at = &step.name.referenced;
+        let streams = [
+            step.stream_open.is_some(),
+            step.stream_send.is_some(),
+            step.subscribe.is_some(),
+            step.unsubscribe.is_some(),
+            step.expect_message.is_some(),
+            step.expect_silence.is_some(),
+        ];
+        let is_stream = streams.contains(&true);
         let actions = [
             step.lst.is_some(),
             step.session_init.is_some(),
             step.request.is_some(),
             step.sleep.is_some(),
         ];
-        if actions.iter().filter(|a| **a).count() != 1 {
+        if actions.iter().chain(&streams).filter(|a| **a).count() != 1 {
             return Err(self.error(
                 at,
                 format!(
-                    "step {:?} needs exactly one of `lst`, `session_init`, `request`, `sleep`",
+                    "step {:?} needs exactly one of `lst`, `session_init`, `request`, `sleep`, `stream_open`, `stream_send`, `subscribe`, `unsubscribe`, `expect_message`, `expect_silence`",
                     step.name.value
                 ),
             ));
+        }
+        if is_stream {
+            return self.stream_action(step);
         }
         if step.lst.is_some() {
             self.has_lst = true;
@@ -459,6 +477,132 @@ impl<'a> Checker<'a> {
             return Err(self.error(at, "`poll` repeats a `request`; this step has none"));
         }
         Ok(())
+    }
+
+    /// A stream step comes after what it needs (an `lst` step before `stream_open`, a
+    /// `stream_open` before the rest) and carries no checks but its own (and captures, on
+    /// `expect_message`).
+    fn stream_action(&mut self, step: &Step) -> Result<(), ScenarioError> {
+        let at = &step.name.referenced;
+        let name = &step.name.value;
+        if step.stream_open.is_some() {
+            if !self.has_lst {
+                return Err(self.error(
+                    at,
+                    format!("step {name:?} opens the stream before any `lst` step: the socket needs a live session token and a brokerage session (`use: [setup/session.yaml]`)"),
+                ));
+            }
+            self.has_stream = true;
+        } else if !self.has_stream {
+            return Err(self.error(
+                at,
+                format!("step {name:?} uses the stream before any `stream_open` step: add `- name: open the stream` / `stream_open: {{}}` before it"),
+            ));
+        }
+        let checks = step.expect.is_some() || step.expect_error.is_some() || step.poll.is_some() || step.retries.is_some();
+        if checks {
+            return Err(self.error(
+                at,
+                "a stream step takes no `expect`, `expect_error`, `poll` or `retries`: check frames with `expect_message` or `expect_silence`",
+            ));
+        }
+        if !step.capture.is_empty() && step.expect_message.is_none() {
+            return Err(self.error(at, "`capture` on a stream step reads the frame `expect_message` waits for; this step has none"));
+        }
+        Ok(())
+    }
+
+    /// A stream step's action, compiled: subscriptions become the frames IBKR reads.
+    fn stream(&mut self, step: &Step) -> Result<Option<super::stream::StreamAction>, ScenarioError> {
+        use super::stream::StreamAction;
+        if let Some(open) = &step.stream_open {
+            return Ok(Some(StreamAction::Open {
+                reconnects: open.reconnects.unwrap_or(3),
+            }));
+        }
+        if let Some(frame) = &step.stream_send {
+            self.templates(&frame.referenced, &[frame.value.as_str()])?;
+            return Ok(Some(StreamAction::Send(frame.value.clone())));
+        }
+        if let Some(topic) = &step.subscribe {
+            return Ok(Some(StreamAction::Send(self.topic_frame(topic, true)?)));
+        }
+        if let Some(topic) = &step.unsubscribe {
+            return Ok(Some(StreamAction::Send(self.topic_frame(topic, false)?)));
+        }
+        if let Some(expect) = &step.expect_message {
+            self.templates(&expect.topic.referenced, &[expect.topic.value.as_str()])?;
+            let within = match &expect.within {
+                Some(within) => self.duration(within)?,
+                None => Duration::from_secs(10),
+            };
+            let fields = (!expect.fields.is_empty())
+                .then(|| self.snapshot(&expect.fields, &expect.mapping))
+                .transpose()?;
+            return Ok(Some(StreamAction::Expect {
+                topic: expect.topic.value.clone(),
+                within,
+                json: self.checks(&expect.json, true)?,
+                fields,
+            }));
+        }
+        if let Some(silence) = &step.expect_silence {
+            if let Some(topic) = &silence.topic {
+                self.templates(&topic.referenced, &[topic.value.as_str()])?;
+            }
+            return Ok(Some(StreamAction::Silence {
+                topic: silence.topic.as_ref().map(|t| t.value.clone()),
+                duration: self.duration(&silence.duration)?,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The frame that subscribes to (or ends) a topic, templates left in:
+    /// `smd+{{conid}}+{"fields":["84","86"]}`, `umd+{{conid}}+{}`, `sor+{}`, `umh+{{id}}`.
+    fn topic_frame(&mut self, spec: &super::model::TopicSpec, subscribe: bool) -> Result<String, ScenarioError> {
+        let topic = &spec.topic;
+        let needs = |what: &str, value: &Option<Spanned<String>>| {
+            value.as_ref().map(|v| v.value.clone()).ok_or_else(|| {
+                self.error(&topic.referenced, format!("topic `{}` needs `{what}`", topic.value))
+            })
+        };
+        let frame = match (topic.value.as_str(), subscribe) {
+            ("market_data", true) => {
+                let mut ids = Vec::new();
+                for field in &spec.fields {
+                    if crate::fields::by_id(&field.value).is_some() {
+                        ids.push(field.value.clone());
+                    } else {
+                        ids.push(self.meaning(field)?.field().id.to_owned());
+                    }
+                }
+                if ids.is_empty() {
+                    return Err(self.error(&topic.referenced, "a market-data subscription needs `fields` (meanings such as bid, ask, last, or field ids)"));
+                }
+                format!("smd+{}+{}", needs("conid", &spec.conid)?, serde_json::json!({"fields": ids}))
+            }
+            ("market_data", false) => format!("umd+{}+{{}}", needs("conid", &spec.conid)?),
+            ("orders", true) => "sor+{}".to_owned(),
+            ("orders", false) => "uor+{}".to_owned(),
+            ("pnl", true) => "spl+{}".to_owned(),
+            ("pnl", false) => "upl+{}".to_owned(),
+            ("history", true) => {
+                let args = spec.args.as_ref().map_or_else(|| serde_json::json!({}), |a| a.value.clone());
+                format!("smh+{}+{args}", needs("conid", &spec.conid)?)
+            }
+            ("history", false) => format!("umh+{}", needs("server_id", &spec.server_id)?),
+            (other, _) => {
+                let names = ["market_data", "orders", "pnl", "history"];
+                let suggestion = did_you_mean(other, names, 0.7);
+                return Err(self.error(
+                    &topic.referenced,
+                    format!("unknown topic {other:?}{suggestion}; expected market_data (smd), orders (sor), pnl (spl) or history (smh)"),
+                ));
+            }
+        };
+        self.templates(&topic.referenced, &[frame.as_str()])?;
+        Ok(frame)
     }
 
     /// A request's method, path and the templates in its path, query and body.
@@ -623,14 +767,16 @@ impl<'a> Checker<'a> {
         })
     }
 
-    fn snapshot(&self, spec: &super::model::SnapshotExpect) -> Result<CompiledSnapshot, ScenarioError> {
-        let meanings = spec
-            .fields
-            .iter()
-            .map(|w| self.meaning(w))
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Field checks by meaning (`expect.snapshot`, `expect_message.fields`), resolved against
+    /// IBKR's table.
+    fn snapshot(
+        &self,
+        fields: &[Spanned<String>],
+        mapping_written: &indexmap::IndexMap<String, Spanned<String>>,
+    ) -> Result<CompiledSnapshot, ScenarioError> {
+        let meanings = fields.iter().map(|w| self.meaning(w)).collect::<Result<Vec<_>, _>>()?;
         let mut mapping = Vec::new();
-        for (word, id) in &spec.mapping {
+        for (word, id) in mapping_written {
             let meaning = self.meaning(&Spanned::new(word.clone(), id.referenced, id.defined))?;
             if crate::fields::by_id(&id.value).is_none() {
                 return Err(self.error(

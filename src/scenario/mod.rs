@@ -7,4 +7,5 @@ pub mod load;
 pub mod model;
 pub mod path;
 pub mod run;
+pub mod stream;
 pub mod template;

@@ -67,7 +67,8 @@ pub struct MockSettings {
     pub rate_limit: Option<u32>,
 }
 
-/// One step: exactly one action (`lst`, `session_init` or `request`), then checks.
+/// One step: exactly one action (`lst`, `session_init`, `request`, `sleep` or a stream action),
+/// then checks.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
@@ -98,6 +99,85 @@ pub struct Step {
     /// Repeat the request until these hold.
     #[serde(default)]
     pub poll: Option<Poll>,
+    /// Opens IBKR's websocket for the stream steps after it (`stream_open: {}`).
+    #[serde(default)]
+    pub stream_open: Option<StreamOpen>,
+    /// Sends one websocket frame as written, templated (`stream_send: tic`).
+    #[serde(default)]
+    pub stream_send: Option<Spanned<String>>,
+    /// Subscribes to a topic on the stream.
+    #[serde(default)]
+    pub subscribe: Option<TopicSpec>,
+    /// Ends a subscription.
+    #[serde(default)]
+    pub unsubscribe: Option<TopicSpec>,
+    /// Waits for a frame on a topic that passes the checks.
+    #[serde(default)]
+    pub expect_message: Option<ExpectMessage>,
+    /// Waits, and fails if a data frame comes.
+    #[serde(default)]
+    pub expect_silence: Option<ExpectSilence>,
+}
+
+/// `stream_open:` settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamOpen {
+    /// How often a lost socket is opened again and resubscribed before the step fails (default 3).
+    #[serde(default)]
+    pub reconnects: Option<u32>,
+}
+
+/// A topic to subscribe to or unsubscribe from: `market_data` (IBKR's `smd`/`umd`, needs
+/// `conid`, takes `fields`), `orders` (`sor`/`uor`), `pnl` (`spl`/`upl`) or `history`
+/// (`smh` with `conid` and `args`; `umh` with `server_id`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub topic: Spanned<String>,
+    #[serde(default)]
+    pub conid: Option<Spanned<String>>,
+    /// Field meanings (`bid`, `last`) or ids (`84`) for market data.
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
+    /// The JSON arguments of a history subscription (`{period: 1d, bar: 1h}`).
+    #[serde(default)]
+    pub args: Option<Spanned<serde_json::Value>>,
+    /// The `serverId` a history answer gave, to end it.
+    #[serde(default)]
+    pub server_id: Option<Spanned<String>>,
+}
+
+/// A frame that must come: on `topic` (exact, templated: `smd+{{conid}}`, `sor`, `spl`), within
+/// the time, passing every check. Frames on other topics, or without the checked values yet, are
+/// passed over.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectMessage {
+    pub topic: Spanned<String>,
+    /// How long to wait (default 10s).
+    #[serde(default)]
+    pub within: Option<Spanned<String>>,
+    /// JSON path -> predicate, on the frame.
+    #[serde(default)]
+    pub json: IndexMap<String, Spanned<Predicate>>,
+    /// Market-data fields by meaning, checked as `expect.snapshot` checks a snapshot element.
+    #[serde(default)]
+    pub fields: Vec<Spanned<String>>,
+    /// Meaning -> field id, to check a mapping of your own.
+    #[serde(default)]
+    pub mapping: IndexMap<String, Spanned<String>>,
+}
+
+/// No data frame for a while: on `topic`, or on any data topic when it is left out (heartbeats,
+/// `sts`, `act` and `tic` answers do not count).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectSilence {
+    #[serde(default)]
+    pub topic: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    pub duration: Spanned<String>,
 }
 
 /// An empty mapping, for actions without settings.

@@ -440,6 +440,7 @@ async fn run_scenario(
         endpoint,
         recorder,
         vars,
+        stream: None,
     };
     let mut failed = false;
     for (step, compiled) in scenario.steps.iter().zip(&loaded.steps) {
@@ -464,6 +465,9 @@ async fn run_scenario(
         };
         emit(RunEvent::StepFinished(&finished));
         report.steps.push(finished);
+    }
+    if let Some(stream) = run.stream.take() {
+        stream.close().await;
     }
     if let (Some(dir), Some(recorder)) = (&options.record, &run.recorder) {
         write_cassette(dir, loaded, &row.label, recorder.take(), context.credentials)?;
@@ -508,6 +512,8 @@ struct ScenarioRun<'e> {
     endpoint: &'e Endpoint,
     recorder: Option<crate::record::Recorder>,
     vars: HashMap<String, String>,
+    /// The websocket, from a `stream_open` step to the scenario's end.
+    stream: Option<crate::client::stream::Stream>,
 }
 
 impl ScenarioRun<'_> {
@@ -522,8 +528,26 @@ impl ScenarioRun<'_> {
         let log_start = self.endpoint.log.as_ref().map_or(0, LogBuffer::len);
         let recorded_start = self.recorder.as_ref().map_or(0, crate::record::Recorder::len);
         let started = Instant::now();
+        let act = async {
+            match &compiled.stream {
+                Some(action) => {
+                    let stream_step = super::stream::StreamStep {
+                        client: &self.client,
+                        stream: &mut self.stream,
+                        observer: self
+                            .recorder
+                            .clone()
+                            .map(|r| Arc::new(r) as Arc<dyn crate::client::stream::StreamObserver>),
+                        captures: &compiled.captures,
+                        vars: &mut self.vars,
+                    };
+                    (stream_step.run(action).await, 1)
+                }
+                None => run_step(&self.client, step, compiled, &mut self.vars).await,
+            }
+        };
         let outcome = tokio::select! {
-            outcome = run_step(&self.client, step, compiled, &mut self.vars) => Some(outcome),
+            outcome = act => Some(outcome),
             () = interrupt.as_mut() => None,
         };
         let (status, attempts) = outcome.unwrap_or_else(|| {
@@ -552,21 +576,28 @@ fn write_cassette(
     dir: &std::path::Path,
     loaded: &LoadedScenario,
     row_label: &str,
-    interactions: Vec<crate::record::Interaction>,
+    recording: crate::record::Recording,
     credentials: &Credentials,
 ) -> Result<(), String> {
     let mut redactor = crate::record::redact::Redactor::new(vec![
         credentials.access_token.clone(),
         credentials.access_token_secret.expose().clone(),
     ]);
-    let mut interactions = interactions;
+    let crate::record::Recording {
+        mut interactions,
+        mut stream,
+    } = recording;
     for interaction in &mut interactions {
         redactor.interaction(interaction);
+    }
+    for frame in &mut stream {
+        redactor.frame(frame);
     }
     let cassette = crate::record::Cassette {
         format: crate::record::FORMAT,
         scenario: format!("{}{row_label}", loaded.scenario.name.value),
         interactions,
+        stream,
     };
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     let path = dir.join(crate::record::cassette_name(&loaded.path, row_label));
@@ -596,10 +627,7 @@ async fn open_target(
         Some(keys) => keys,
         None => MockKeys::generate()?,
     };
-    let log = LogBuffer::default();
-    let mut config = MockConfig::new(keys.server.clone());
-    config.log = log.sink();
-    config.clock = options.client.clock.clone();
+    let (mut config, log) = embedded_config(&keys.server, &options.client.clock);
     config.replay = replay;
     if options.client.rate == 0.0 {
         // An unpaced run at machine speed: no pacing, and prices right after the pre-flight.
@@ -615,6 +643,18 @@ async fn open_target(
     Ok((Arc::new(keys.client), Some(keys.server), endpoint))
 }
 
+/// An embedded mock's settings: the run's clock, its log kept for failing steps, and
+/// websocket updates four times a second, so a scenario's second of silence after an
+/// unsubscription means something and the run stays quick.
+fn embedded_config(server: &ServerCredentials, clock: &Arc<dyn crate::clock::Clock>) -> (MockConfig, LogBuffer) {
+    let log = LogBuffer::default();
+    let mut config = MockConfig::new(server.clone());
+    config.log = log.sink();
+    config.clock = clock.clone();
+    config.stream_tick = Duration::from_millis(250);
+    (config, log)
+}
+
 async fn start_mock(config: MockConfig) -> Result<MockServer, String> {
     MockServer::start(config, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -626,10 +666,7 @@ async fn scenario_mock(
     server: &ServerCredentials,
     clock: &Arc<dyn crate::clock::Clock>,
 ) -> Result<Endpoint, String> {
-    let log = LogBuffer::default();
-    let mut config = MockConfig::new(server.clone());
-    config.log = log.sink();
-    config.clock = clock.clone();
+    let (mut config, log) = embedded_config(server, clock);
     settings.apply(&mut config);
     let server = start_mock(config).await?;
     Ok(Endpoint {
@@ -819,7 +856,7 @@ fn first_unmet(
 }
 
 /// Renders a check's templates and evaluates it.
-fn evaluate(
+pub(super) fn evaluate(
     check: &CheckSpec,
     actual: Option<&Value>,
     vars: &HashMap<String, String>,

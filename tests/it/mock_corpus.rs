@@ -215,6 +215,7 @@ async fn differences() -> (Vec<(String, String)>, usize) {
             format: FORMAT,
             scenario: (*file).to_owned(),
             interactions: vec![interaction],
+            stream: Vec::new(),
         };
         let base = cassette(interaction(method, path, &query, status, recorded["body"].clone()));
         let new = cassette(interaction(
