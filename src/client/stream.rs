@@ -99,7 +99,7 @@ pub enum StreamError {
     )]
     NoGreeting { url: String, timeout: Duration },
     /// The socket was lost and could not be kept open.
-    #[error("websocket to {url} {how}, and was lost again after {reconnects} reconnect(s); {hint}")]
+    #[error("websocket to {url} {how}; gave up after {reconnects} reconnect(s); {hint}")]
     Lost {
         url: String,
         how: String,
@@ -181,11 +181,6 @@ impl Stream {
         })
     }
 
-    /// The socket's address, without the access token.
-    pub fn url(&self) -> &str {
-        &self.shown
-    }
-
     /// Sends one frame; a subscription (`s…`) is remembered for reconnects, an unsubscription
     /// (`u…`) forgets it.
     pub async fn send(&mut self, frame: &str) -> Result<(), StreamError> {
@@ -228,7 +223,7 @@ impl Stream {
                 Ok(Some(Ok(Message::Close(frame)))) => closed_how(frame.as_ref()),
                 Ok(Some(Ok(_))) => continue,
                 Ok(Some(Err(e))) => format!("dropped ({})", short_error(&e)),
-                Ok(None) => "dropped without a close frame".to_owned(),
+                Ok(None) => "ended without a close frame".to_owned(),
             };
             self.reconnect(&lost).await?;
             return Ok(Some(Event::Reconnected(lost)));
@@ -398,7 +393,10 @@ pub fn topic_key(frame: &str) -> &str {
 fn closed_how(frame: Option<&CloseFrame>) -> String {
     match frame {
         Some(frame) if frame.reason.is_empty() => {
-            format!("was closed by the server with code {} and no reason", u16::from(frame.code))
+            format!(
+                "was closed by the server with code {} and no reason",
+                u16::from(frame.code)
+            )
         }
         Some(frame) => format!(
             "was closed by the server with code {} ({})",

@@ -32,11 +32,10 @@ pub enum FaultKind {
     /// is gone: `/tickle` then answers 200 `{"error":"no session"}` (ibeam#242, ibeam#268) and
     /// other calls 401, until the client gets a new live session token.
     Restart,
-    /// The websocket is cut without a close frame right after the first frame that follows its
-    /// connect burst.
+    /// The websocket is cut without a close frame right after its connect burst.
     WsDrop,
     /// The websocket is closed with code 1000 and an empty reason (the only server close on
-    /// record, ibind #7) right after the first frame that follows its connect burst.
+    /// record, ibind #7) right after its connect burst.
     WsClose,
     /// The websocket sends its connect burst, then nothing: no heartbeats, no data, no answers.
     WsSilence,

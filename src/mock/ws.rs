@@ -37,7 +37,8 @@ pub(super) async fn upgrade(
 ) -> Response {
     if !headers.contains_key("user-agent") {
         // Recorded as a status only (error-handshake-403.json): the body is the mock's choice.
-        state.log("mock: GET /v1/api/ws -> 403 (no User-Agent: IBKR refuses an OAuth upgrade without ClientPortalGW/1)");
+        state
+            .log("mock: GET /v1/api/ws -> 403 (no User-Agent: IBKR refuses an OAuth upgrade without ClientPortalGW/1)");
         return StatusCode::FORBIDDEN.into_response();
     }
     let session_id = match refusal(&state, &query, &headers) {
@@ -102,57 +103,43 @@ const HISTORY_SLOTS: usize = 5;
 /// How often the socket looks for order changes and a lost session (real time, as heartbeats).
 const ORDER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The socket's sending side, which a `ws-drop` or `ws-close` fault ends after the first frame
-/// that follows the connect burst.
-struct Outgoing {
-    socket: WebSocket,
-    cut: Option<FaultKind>,
-}
-
-impl Outgoing {
-    /// Sends one frame; false when the socket is gone or a fault ends it now.
-    async fn send(&mut self, frame: &Value) -> bool {
-        if self.socket.send(Message::Text(frame.to_string().into())).await.is_err() {
-            return false;
-        }
-        match self.cut {
-            // Returning drops the socket: the connection ends without a close frame.
-            Some(FaultKind::WsDrop) => false,
-            Some(FaultKind::WsClose) => {
-                // The only server close on record: 1000 with an empty reason (ibind #7).
-                let close = CloseFrame {
-                    code: 1000,
-                    reason: "".into(),
-                };
-                let _ = self.socket.send(Message::Close(Some(close))).await;
-                false
-            }
-            _ => true,
-        }
-    }
-}
-
-async fn serve(state: Arc<State>, socket: WebSocket, session_id: String, fault: Option<FaultKind>) {
-    let mut out = Outgoing { socket, cut: None };
+async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String, fault: Option<FaultKind>) {
     let mut subscriptions = Subscriptions {
         established: established(&state, &session_id),
         ..Subscriptions::default()
     };
     for frame in connect_burst(subscriptions.established) {
-        if !out.send(&frame).await {
+        if !send(&mut socket, &frame).await {
             return;
         }
     }
-    if fault == Some(FaultKind::WsSilence) {
-        state.log("mock: websocket silent from now on (fault ws-silence)");
-        while let Some(Ok(message)) = out.socket.recv().await {
-            if matches!(message, Message::Close(_)) {
-                return;
-            }
+    match fault {
+        Some(FaultKind::WsDrop) => {
+            // Returning drops the socket: the connection ends without a close frame.
+            state.log("mock: websocket cut after its connect burst, no close frame (fault ws-drop)");
+            return;
         }
-        return;
+        Some(FaultKind::WsClose) => {
+            // The only server close on record: 1000 with an empty reason (ibind #7).
+            state.log("mock: websocket closed with 1000 and no reason after its connect burst (fault ws-close)");
+            let close = CloseFrame {
+                code: 1000,
+                reason: "".into(),
+            };
+            let _ = socket.send(Message::Close(Some(close))).await;
+            return;
+        }
+        Some(FaultKind::WsSilence) => {
+            state.log("mock: websocket silent after its connect burst (fault ws-silence)");
+            while let Some(Ok(message)) = socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    return;
+                }
+            }
+            return;
+        }
+        _ => {}
     }
-    out.cut = fault;
     let mut order_check = tokio::time::interval(ORDER_CHECK);
     // Heartbeats and updates keep real time, as a socket's I/O does: a manual clock that jumps
     // for every sleeper would have them beat without pause.
@@ -162,7 +149,7 @@ async fn serve(state: Arc<State>, socket: WebSocket, session_id: String, fault: 
     updates.tick().await;
     loop {
         let frames = tokio::select! {
-            received = out.socket.recv() => match received {
+            received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => answers(&state, &session_id, &mut subscriptions, text.as_str()),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => Vec::new(),
@@ -176,11 +163,16 @@ async fn serve(state: Arc<State>, socket: WebSocket, session_id: String, fault: 
             _ = updates.tick() => stream_updates(&state, &mut subscriptions),
         };
         for frame in &frames {
-            if !out.send(frame).await {
+            if !send(&mut socket, frame).await {
                 return;
             }
         }
     }
+}
+
+/// Sends one frame; false when the socket is gone.
+async fn send(socket: &mut WebSocket, frame: &Value) -> bool {
+    socket.send(Message::Text(frame.to_string().into())).await.is_ok()
 }
 
 /// Whether the socket's session still has its brokerage session: the `/tickle` session it was
@@ -409,8 +401,16 @@ fn history(state: &State, subscriptions: &mut Subscriptions, conid: u64, argumen
     };
     let text = |key: &str, default: &'static str| arguments[key].as_str().unwrap_or(default).to_owned();
     let outside_rth = arguments["outsideRth"].as_bool().or(arguments["outsideRTH"].as_bool()) == Some(true);
-    let Ok(mut bars) = super::data::history(instrument, &text("period", "1w"), &text("bar", "1d"), outside_rth, state.config.clock.now()) else {
-        state.log(&format!("mock: websocket: smh+{conid}: bar size not understood, nothing sent"));
+    let Ok(mut bars) = super::data::history(
+        instrument,
+        &text("period", "1w"),
+        &text("bar", "1d"),
+        outside_rth,
+        state.config.clock.now(),
+    ) else {
+        state.log(&format!(
+            "mock: websocket: smh+{conid}: bar size not understood, nothing sent"
+        ));
         return Vec::new();
     };
     let server_id = (20_000 + state.next_error_id()).to_string();

@@ -404,11 +404,17 @@ mod tests {
         ];
         let mut new = cassette(vec![]);
         new.stream = vec![
-            received("smd+1", json!({"topic": "smd+1", "conid": "1", "31": "1.2", "84": "1.1"})),
+            received(
+                "smd+1",
+                json!({"topic": "smd+1", "conid": "1", "31": "1.2", "84": "1.1"}),
+            ),
             received("spl", json!({"topic": "spl", "args": {}})),
         ];
         let found = diff(base.clone(), new);
-        assert!(found.contains(&"type changed: $.conid: number -> string".to_owned()), "{found:?}");
+        assert!(
+            found.contains(&"type changed: $.conid: number -> string".to_owned()),
+            "{found:?}"
+        );
         assert!(found.contains(&"topic no longer received".to_owned()), "{found:?}");
         assert!(found.contains(&"new topic".to_owned()), "{found:?}");
         assert_eq!(found.len(), 3, "{found:?}");

@@ -30,6 +30,11 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "snapshot-warmup.yaml",
         include_str!("../../scenarios/snapshot-warmup.yaml"),
     ),
+    (
+        "streaming-orders.yaml",
+        include_str!("../../scenarios/streaming-orders.yaml"),
+    ),
+    ("streaming.yaml", include_str!("../../scenarios/streaming.yaml")),
 ];
 
 /// (path under `scenarios/`, text) of the files bundled scenarios `use`.

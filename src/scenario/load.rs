@@ -499,7 +499,8 @@ impl<'a> Checker<'a> {
                 format!("step {name:?} uses the stream before any `stream_open` step: add `- name: open the stream` / `stream_open: {{}}` before it"),
             ));
         }
-        let checks = step.expect.is_some() || step.expect_error.is_some() || step.poll.is_some() || step.retries.is_some();
+        let checks =
+            step.expect.is_some() || step.expect_error.is_some() || step.poll.is_some() || step.retries.is_some();
         if checks {
             return Err(self.error(
                 at,
@@ -507,7 +508,10 @@ impl<'a> Checker<'a> {
             ));
         }
         if !step.capture.is_empty() && step.expect_message.is_none() {
-            return Err(self.error(at, "`capture` on a stream step reads the frame `expect_message` waits for; this step has none"));
+            return Err(self.error(
+                at,
+                "`capture` on a stream step reads the frame `expect_message` waits for; this step has none",
+            ));
         }
         Ok(())
     }
@@ -563,9 +567,10 @@ impl<'a> Checker<'a> {
     fn topic_frame(&mut self, spec: &super::model::TopicSpec, subscribe: bool) -> Result<String, ScenarioError> {
         let topic = &spec.topic;
         let needs = |what: &str, value: &Option<Spanned<String>>| {
-            value.as_ref().map(|v| v.value.clone()).ok_or_else(|| {
-                self.error(&topic.referenced, format!("topic `{}` needs `{what}`", topic.value))
-            })
+            value
+                .as_ref()
+                .map(|v| v.value.clone())
+                .ok_or_else(|| self.error(&topic.referenced, format!("topic `{}` needs `{what}`", topic.value)))
         };
         let frame = match (topic.value.as_str(), subscribe) {
             ("market_data", true) => {
@@ -578,9 +583,16 @@ impl<'a> Checker<'a> {
                     }
                 }
                 if ids.is_empty() {
-                    return Err(self.error(&topic.referenced, "a market-data subscription needs `fields` (meanings such as bid, ask, last, or field ids)"));
+                    return Err(self.error(
+                        &topic.referenced,
+                        "a market-data subscription needs `fields` (meanings such as bid, ask, last, or field ids)",
+                    ));
                 }
-                format!("smd+{}+{}", needs("conid", &spec.conid)?, serde_json::json!({"fields": ids}))
+                format!(
+                    "smd+{}+{}",
+                    needs("conid", &spec.conid)?,
+                    serde_json::json!({"fields": ids})
+                )
             }
             ("market_data", false) => format!("umd+{}+{{}}", needs("conid", &spec.conid)?),
             ("orders", true) => "sor+{}".to_owned(),
@@ -588,7 +600,10 @@ impl<'a> Checker<'a> {
             ("pnl", true) => "spl+{}".to_owned(),
             ("pnl", false) => "upl+{}".to_owned(),
             ("history", true) => {
-                let args = spec.args.as_ref().map_or_else(|| serde_json::json!({}), |a| a.value.clone());
+                let args = spec
+                    .args
+                    .as_ref()
+                    .map_or_else(|| serde_json::json!({}), |a| a.value.clone());
                 format!("smh+{}+{args}", needs("conid", &spec.conid)?)
             }
             ("history", false) => format!("umh+{}", needs("server_id", &spec.server_id)?),

@@ -250,6 +250,15 @@ async fn no_command_prints_a_secret() {
         haystack.contains("-> POST") && haystack.contains("authorization: OAuth realm"),
         "traces ran"
     );
+    // The client's websocket traces (frames both ways) and its recorded frames are scanned too.
+    assert!(
+        haystack.contains("/v1/api/ws <- smd+") && haystack.contains("/v1/api/ws -> {"),
+        "websocket traces ran"
+    );
+    assert!(
+        haystack.contains("\"direction\": \"received\""),
+        "a cassette kept websocket frames"
+    );
     let leaks = needles.scan(&haystack);
     assert!(leaks.is_empty(), "secrets in output: {leaks:?}");
     for server in [mock, faulty, inactive] {
@@ -283,9 +292,9 @@ async fn websocket_traces(mock: &ibkr_probe::mock::MockServer) -> Vec<String> {
             mock.base_url().replacen("http://", "ws://", 1)
         );
         let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("cookie", format!("api={cookie}").parse().unwrap());
+        let headers = request.headers_mut();
+        headers.insert("cookie", format!("api={cookie}").parse().unwrap());
+        headers.insert("user-agent", "ClientPortalGW/1".parse().unwrap());
         match tokio_tungstenite::connect_async(request).await {
             Ok((mut socket, _)) => {
                 for frame in [

@@ -23,4 +23,5 @@ mod record_cli;
 mod robustness;
 mod run_cli;
 mod runner;
+mod stream_cli;
 mod vectors_cli;

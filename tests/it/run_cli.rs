@@ -632,7 +632,7 @@ fn the_bundled_scenarios_run_from_any_folder() {
     let out = bin().arg("run").current_dir(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("12 scenario(s) run"),
+        String::from_utf8_lossy(&out.stdout).contains("14 scenario(s) run"),
         "{}",
         text(&out)
     );
