@@ -44,7 +44,11 @@ where
 
 #[tokio::test]
 async fn a_raw_client_gets_the_connect_burst_tic_answers_and_heartbeats() {
-    let (mock, log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_millis(200)).await;
+    let (mock, log) = crate::common::start_mock(|c| {
+        c.heartbeat = Duration::from_millis(200);
+        c.stream_tick = Duration::from_millis(100);
+    })
+    .await;
     let client = crate::common::client(mock.base_url());
     crate::common::make_ready(&client).await;
     let session = tickle_session(&client).await;
@@ -66,34 +70,20 @@ async fn a_raw_client_gets_the_connect_burst_tic_answers_and_heartbeats() {
 
     socket.send(Message::Text("tic".into())).await.unwrap();
     // A heartbeat may come first.
-    let tic = loop {
-        let frame = next_json(&mut socket).await;
-        if frame["topic"] == "tic" {
-            break frame;
-        }
-    };
+    let tic = next_on(&mut socket, "tic").await;
     assert_eq!(tic["alive"], true);
     assert_eq!(tic["id"], session.as_str());
     assert!(tic["lastAccessed"].as_u64().unwrap() > 1_700_000_000_000);
-    let heartbeat = loop {
-        let frame = next_json(&mut socket).await;
-        if frame.get("hb").is_some() {
-            break frame;
-        }
-    };
-    assert_eq!(heartbeat["topic"], "system");
+    // Heartbeats are the `system` frames after the burst.
+    let heartbeat = next_on(&mut socket, "system").await;
+    assert!(heartbeat["hb"].as_u64().is_some(), "{heartbeat}");
 
     // Market data: the snapshot's fields and values on the smd topic, until umd.
     socket
         .send(Message::Text(r#"smd+265598+{"fields":["31","84","86"]}"#.into()))
         .await
         .unwrap();
-    let quote = loop {
-        let frame = next_json(&mut socket).await;
-        if frame["topic"] == "smd+265598" {
-            break frame;
-        }
-    };
+    let quote = next_on(&mut socket, "smd+265598").await;
     assert_eq!(quote["conid"], 265598);
     for field in ["31", "84", "86", "6509", "_updated"] {
         assert!(quote.get(field).is_some(), "{field} in {quote}");
@@ -141,6 +131,169 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
         }
         assert!(log.last().contains(why), "{}", log.last());
     }
+    // Without a User-Agent IBKR refuses an OAuth upgrade with 403 (error-handshake-403.json).
+    let mut request = handshake(&mock.base_url(), &token, &session);
+    request.headers_mut().remove("user-agent");
+    match tokio_tungstenite::connect_async(request).await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected a refused handshake, got {other:?}"),
+    }
+    assert!(log.last().contains("no User-Agent"), "{}", log.last());
+    mock.stop().await;
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A socket opened as IBKR's reference says, its connect burst read.
+async fn open_socket(mock: &ibkr_probe::mock::MockServer, client: &ibkr_probe::client::Client) -> Socket {
+    let session = tickle_session(client).await;
+    let token = crate::common::generated().access_token.clone();
+    let (mut socket, _) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        next_json(&mut socket).await;
+    }
+    socket
+}
+
+/// The next frame on `topic` within 5 s, skipping others (which may come without end).
+async fn next_on(socket: &mut Socket, topic: &str) -> Value {
+    let on_topic = async {
+        loop {
+            let frame = next_json(socket).await;
+            if frame["topic"] == topic {
+                return frame;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), on_topic)
+        .await
+        .unwrap_or_else(|_| panic!("no frame on {topic} within 5 s"))
+}
+
+/// Frames on `topic` among the next `count` frames, whatever their topics.
+async fn count_on(socket: &mut Socket, topic: &str, count: usize) -> usize {
+    let mut on_topic = 0;
+    for _ in 0..count {
+        if next_json(socket).await["topic"] == topic {
+            on_topic += 1;
+        }
+    }
+    on_topic
+}
+
+/// History bars: one answer per `smh` with the REST history's bars and a `serverId`, at most
+/// five open at once, `umh+SERVERID` freeing one.
+#[tokio::test]
+async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
+    let (mock, log) = crate::common::start_mock(|_| {}).await;
+    let client = crate::common::client(mock.base_url());
+    crate::common::make_ready(&client).await;
+    let mut socket = open_socket(&mock, &client).await;
+    let request =
+        r#"smh+265598+{"period":"1d","bar":"1h","outsideRth":false,"source":"trades","format":"%o/%c/%h/%l"}"#;
+    let mut server_ids = Vec::new();
+    for _ in 0..5 {
+        socket.send(Message::Text(request.into())).await.unwrap();
+        let bars = next_on(&mut socket, "smh+265598").await;
+        assert!(bars["data"].as_array().is_some_and(|d| !d.is_empty()), "{bars}");
+        assert_eq!(bars["barLength"], 3600);
+        server_ids.push(bars["serverId"].as_str().expect("serverId is a string").to_owned());
+    }
+    server_ids.dedup();
+    assert_eq!(server_ids.len(), 5, "a serverId per subscription: {server_ids:?}");
+    socket.send(Message::Text(request.into())).await.unwrap();
+    socket.send(Message::Text("tic".into())).await.unwrap();
+    // The tic answer comes, the sixth history does not.
+    let frame = loop {
+        let frame = next_json(&mut socket).await;
+        if frame["topic"] != "system" {
+            break frame;
+        }
+    };
+    assert_eq!(frame["topic"], "tic", "{frame}");
+    assert!(
+        log.lines()
+            .iter()
+            .any(|l| l.contains("5 history subscriptions are open"))
+    );
+    socket
+        .send(Message::Text(format!("umh+{}", server_ids[0]).into()))
+        .await
+        .unwrap();
+    socket.send(Message::Text(request.into())).await.unwrap();
+    next_on(&mut socket, "smh+265598").await;
+    mock.stop().await;
+}
+
+/// Losing the brokerage session under an open socket: `sts` says `authenticated: false` (and
+/// two partial frames), the socket stays open and market data stops (ibind #25).
+#[tokio::test]
+async fn a_lost_brokerage_session_is_told_in_sts_and_stops_the_data() {
+    let (mock, _log) = crate::common::start_mock(|c| c.stream_tick = Duration::from_millis(50)).await;
+    let client = crate::common::client(mock.base_url());
+    crate::common::make_ready(&client).await;
+    let mut socket = open_socket(&mock, &client).await;
+    socket
+        .send(Message::Text(r#"smd+265598+{"fields":["31"]}"#.into()))
+        .await
+        .unwrap();
+    next_on(&mut socket, "smd+265598").await;
+    client.logout().await.unwrap();
+    let lost = next_on(&mut socket, "sts").await;
+    assert_eq!(lost["args"], serde_json::json!({"authenticated": false}));
+    assert_eq!(
+        next_json(&mut socket).await["args"],
+        serde_json::json!({"competing": false})
+    );
+    assert_eq!(next_json(&mut socket).await["args"], serde_json::json!({"message": ""}));
+    // Heartbeats go on (tic answers here, to be quick); quotes do not.
+    for _ in 0..3 {
+        socket.send(Message::Text("tic".into())).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(count_on(&mut socket, "smd+265598", 3).await, 0);
+    mock.stop().await;
+}
+
+/// IBKR ends a market-data stream after 15 minutes (its reference of 2026-07): by the mock's
+/// clock, so the test moves it instead of waiting.
+#[tokio::test]
+async fn market_data_stops_after_its_lifetime_by_the_mocks_clock() {
+    let clock = ibkr_probe::clock::ManualClock::new(std::time::SystemTime::now());
+    let mock_clock: std::sync::Arc<dyn ibkr_probe::clock::Clock> = clock.clone();
+    let (mock, log) = crate::common::start_mock(|c| {
+        c.clock = mock_clock;
+        c.stream_tick = Duration::from_millis(50);
+        // The brokerage session outlives the jump, so only the stream's own lifetime ends it.
+        c.idle_timeout = Duration::from_secs(3600);
+    })
+    .await;
+    let client = crate::common::client(mock.base_url());
+    crate::common::make_ready(&client).await;
+    let mut socket = open_socket(&mock, &client).await;
+    socket
+        .send(Message::Text(r#"smd+265598+{"fields":["31"]}"#.into()))
+        .await
+        .unwrap();
+    next_on(&mut socket, "smd+265598").await;
+    next_on(&mut socket, "smd+265598").await;
+    clock.advance(Duration::from_secs(15 * 60));
+    let ended = async {
+        while !log.lines().iter().any(|l| l.contains("smd+265598 ended after 900 s")) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), ended)
+        .await
+        .unwrap_or_else(|_| panic!("the mock never ended smd+265598; its log: {:?}", log.lines()));
+    for _ in 0..3 {
+        socket.send(Message::Text("tic".into())).await.unwrap();
+    }
+    // Frames already on their way when it ended may still come; after the tic answers, none.
+    next_on(&mut socket, "tic").await;
+    assert_eq!(count_on(&mut socket, "smd+265598", 2).await, 0);
     mock.stop().await;
 }
 
@@ -153,14 +306,10 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
     let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_secs(60)).await;
     let client = crate::common::client(mock.base_url());
     crate::common::make_ready(&client).await;
-    let session = tickle_session(&client).await;
-    let token = crate::common::generated().access_token.clone();
-    let (mut socket, _) = tokio_tungstenite::connect_async(handshake(&mock.base_url(), &token, &session))
-        .await
-        .unwrap();
+    let mut socket = open_socket(&mock, &client).await;
     socket.send(Message::Text("sor+{}".into())).await.unwrap();
     socket.send(Message::Text("tic".into())).await.unwrap();
-    // The burst, then the tic's answer: frames are read in order, so the sor has been read.
+    // Up to the tic's answer: frames are read in order, so an answer to sor would have come.
     loop {
         let frame = next_json(&mut socket).await;
         assert_ne!(frame["topic"], "sor", "no snapshot of existing orders: {frame}");
@@ -186,13 +335,7 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
         .json()
         .unwrap();
     let order_id: u64 = placed[0]["order_id"].as_str().unwrap().parse().unwrap();
-    let sor = |frame: &Value| frame["topic"] == "sor";
-    let frame = loop {
-        let frame = next_json(&mut socket).await;
-        if sor(&frame) {
-            break frame;
-        }
-    };
+    let frame = next_on(&mut socket, "sor").await;
     let row = &frame["args"][0];
     assert_eq!(row["orderId"], order_id, "{frame}");
     assert_eq!(row["conid"], 265598);
@@ -201,22 +344,12 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
 
     let cancel = format!("/iserver/account/DU1234567/order/{order_id}");
     client.request(Method::DELETE, &cancel, &[], None).await.unwrap();
-    let frame = loop {
-        let frame = next_json(&mut socket).await;
-        if sor(&frame) {
-            break frame;
-        }
-    };
+    let frame = next_on(&mut socket, "sor").await;
     assert_eq!(frame["args"][0]["status"], "Cancelled", "{frame}");
 
     // P&L: the account's rows at once, keyed `<account>.Core`, as pnl/partitioned has them.
     socket.send(Message::Text("spl+{}".into())).await.unwrap();
-    let frame = loop {
-        let frame = next_json(&mut socket).await;
-        if frame["topic"] == "spl" {
-            break frame;
-        }
-    };
+    let frame = next_on(&mut socket, "spl").await;
     let row = &frame["args"]["DU1234567.Core"];
     assert_eq!(row["rowType"], 1, "{frame}");
     assert!(row["nl"].as_f64().unwrap() > 0.0, "{frame}");
