@@ -18,7 +18,8 @@ pub(crate) struct MockArgs {
     #[arg(long)]
     pub(crate) activate_at: Option<ibkr_probe::mock::ActivateAt>,
     /// Play a failure: NAME or NAME:RATE (rate-limit, invalid-signature, server-error, malformed-json,
-    /// drop-connection, slow, gone, sso-dh, competing, restart). Repeatable.
+    /// drop-connection, slow, gone, sso-dh, competing, restart, ws-drop, ws-close, ws-silence).
+    /// Repeatable.
     #[arg(long = "fault")]
     pub(crate) faults: Vec<ibkr_probe::mock::Fault>,
     /// Drop an idle brokerage session after this long (IBKR: about 6 minutes).

@@ -98,3 +98,13 @@ async fn an_order_step_is_refused_before_any_byte_is_sent() {
     assert_eq!(mock.requests_received(), 0, "nothing reached the server");
     mock.stop().await;
 }
+
+/// `mock --help` lists the fault kinds by hand; every kind the mock plays is there.
+#[test]
+fn mock_help_names_every_fault() {
+    let out = bin().args(["mock", "--help"]).output().unwrap();
+    let help = text(&out);
+    for (name, _) in ibkr_probe::mock::FaultKind::ALL {
+        assert!(help.contains(name), "`mock --help` does not name the fault {name}:\n{help}");
+    }
+}
