@@ -494,11 +494,57 @@ pub const CATALOGUE: &[Entry] = &[
         sources: &["https://github.com/Voyz/ibind/issues/129 (2025-09-03)"],
     },
     Entry {
+        title: "websocket handshake refused (403)",
+        matches: &[Match::Text(&[
+            "handshakestatus403",
+            "refusedwithhttp403",
+            "unexpectedresponsecode:403",
+            "unexpectedserverresponse:403",
+        ])],
+        meaning: "IBKR refused to open the websocket (HTTP 403 on the upgrade request) before looking at the session.",
+        causes: &[cause(
+            "ws-user-agent",
+            "The upgrade request has no User-Agent, or not the gateway's: api.ibkr.com refuses an OAuth client's websocket without `User-Agent: ClientPortalGW/1`.",
+            "Send the header `User-Agent: ClientPortalGW/1` on the websocket request, along with the `api` cookie.",
+        )],
+        sources: &[
+            "https://github.com/cquillen/ibkr-conduit/commit/dbbc63b6a838e98b370f41dd2dea1325eb86d77c (2026-03)",
+        ],
+    },
+    Entry {
+        title: "websocket handshake refused (401)",
+        matches: &[Match::Text(&[
+            "handshakestatus401",
+            "refusedwithhttp401",
+            "unexpectedresponsecode:401",
+            "unexpectedserverresponse:401",
+        ])],
+        meaning: "IBKR refused to open the websocket for the session it was given (HTTP 401 on the upgrade request).",
+        causes: &[
+            cause(
+                "ws-oauth-token",
+                "The `oauth_token` query parameter is not the access token from the self-service portal (clients that work send the access token there, not the live session token).",
+                "Open wss://api.ibkr.com/v1/api/ws?oauth_token=<IB_ACCESS_TOKEN>, the same access token the REST requests sign with.",
+            ),
+            cause(
+                "ws-session-cookie",
+                "The `api` cookie is missing, in the older gateway form `{\"session\": ...}`, or not the session of a current POST /tickle.",
+                "Call POST /tickle just before connecting and send its `session` value bare, as `Cookie: api=<session>`.",
+            ),
+            NO_SESSION_INIT,
+        ],
+        sources: &[
+            "https://github.com/Voyz/ibind/commit/c5ac715c3380af7dc59d50d68d3a5bda67e119b2 (2025-01)",
+            "https://github.com/Voyz/ibind/commit/49b4e3c621b9b88bfc974804dd329619f8b3a192 (2025-01)",
+        ],
+    },
+    Entry {
         title: "websocket closed (1000)",
         matches: &[Match::Text(&[
             "on_closeerror:1000",
             "closecode1000",
             "closedwithcode1000",
+            "closedbytheserverwithcode1000",
         ])],
         meaning: "The server closed the websocket with a normal-closure code and no reason; no public report established why.",
         causes: &[NO_SESSION_INIT, IDLE, RESTART],

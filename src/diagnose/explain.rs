@@ -391,6 +391,27 @@ mod tests {
                 "'Session is misconfigured.  Please contact customer support.",
                 "Session is misconfigured",
             ),
+            // Python's websocket-client, Node's ws, a browser, and this project's own client.
+            (
+                "websocket._exceptions.WebSocketBadStatusException: Handshake status 403 Forbidden -+-+- {}",
+                "websocket handshake refused (403)",
+            ),
+            (
+                "Error: Unexpected server response: 401",
+                "websocket handshake refused (401)",
+            ),
+            (
+                "Error during WebSocket handshake: Unexpected response code: 403",
+                "websocket handshake refused (403)",
+            ),
+            (
+                "websocket handshake to wss://api.ibkr.com/v1/api/ws refused with HTTP 401; the socket needs",
+                "websocket handshake refused (401)",
+            ),
+            (
+                "websocket to wss://api.ibkr.com/v1/api/ws was closed by the server with code 1000 and no reason; gave up after 3 reconnect(s)",
+                "websocket closed (1000)",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(title(input), Some(expected), "{input}");

@@ -105,6 +105,9 @@ fn mock_help_names_every_fault() {
     let out = bin().args(["mock", "--help"]).output().unwrap();
     let help = text(&out);
     for (name, _) in ibkr_probe::mock::FaultKind::ALL {
-        assert!(help.contains(name), "`mock --help` does not name the fault {name}:\n{help}");
+        assert!(
+            help.contains(name),
+            "`mock --help` does not name the fault {name}:\n{help}"
+        );
     }
 }
