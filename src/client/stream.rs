@@ -162,12 +162,12 @@ impl Stream {
         url.push_str("?oauth_token=");
         url.push_str(&client.credentials().access_token);
         let cookie = format!("api={session}");
-        let socket = connect(&url, &shown, &cookie, options.open_timeout).await?;
+        let (socket, greeting) = connect(&url, &shown, &cookie, options.open_timeout).await?;
         let verbosity = client.options().verbosity;
         if verbosity > 0 {
             eprintln!("ws {shown}: open");
         }
-        Ok(Self {
+        let stream = Self {
             url,
             shown,
             cookie,
@@ -178,7 +178,9 @@ impl Stream {
             last_sent: Instant::now(),
             verbosity,
             observer,
-        })
+        };
+        stream.message(&greeting);
+        Ok(stream)
     }
 
     /// Sends one frame; a subscription (`s…`) is remembered for reconnects, an unsubscription
@@ -293,7 +295,10 @@ impl Stream {
         tokio::time::sleep(FIRST_RECONNECT_WAIT * 2u32.pow(self.reconnects.min(6))).await;
         self.reconnects += 1;
         self.socket = match connect(&self.url, &self.shown, &self.cookie, self.options.open_timeout).await {
-            Ok(socket) => socket,
+            Ok((socket, greeting)) => {
+                self.message(&greeting);
+                socket
+            }
             Err(StreamError::Refused { .. } | StreamError::NoGreeting { .. }) => return Err(lost(self.reconnects)),
             Err(other) => return Err(other),
         };
@@ -322,9 +327,9 @@ impl Stream {
     }
 }
 
-/// The handshake, then frames up to the greeting (`system` with `success`); frames before it
-/// are IBKR's connect burst and carry nothing a subscriber waits for.
-async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Result<Socket, StreamError> {
+/// The handshake, then frames up to the greeting (`system` with `success`), which is returned
+/// to be shown and recorded; frames before it carry nothing a subscriber waits for.
+async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Result<(Socket, Vec<u8>), StreamError> {
     let network = |detail: String| StreamError::Network {
         url: shown.to_owned(),
         detail,
@@ -367,14 +372,14 @@ async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Res
             };
             let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
             if value["topic"] == "system" && value.get("success").is_some() {
-                return true;
+                return Some(bytes.to_vec());
             }
         }
-        false
+        None
     })
     .await;
     match greeted {
-        Ok(true) => Ok(socket),
+        Ok(Some(greeting)) => Ok((socket, greeting)),
         _ => Err(StreamError::NoGreeting {
             url: shown.to_owned(),
             timeout,

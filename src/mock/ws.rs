@@ -10,7 +10,8 @@
 //! once and then every stream tick until `upl+{}`. History: `smh+CONID+{...}` answers once with
 //! the bars `/iserver/marketdata/history` has and a `serverId` that `umh+SERVERID` frees.
 //! When the brokerage session goes, the socket stays open and says so in `sts` frames, as IBKR's
-//! does; the `ws-drop`, `ws-close` and `ws-silence` faults lose or silence it.
+//! does; the `ws-drop`, `ws-close` and `ws-silence` faults lose or silence it. In a replay
+//! (`--replay DIR`) data subscriptions get the recording's frames on their topic instead.
 //!
 //! [`MockConfig::smd_lifetime`]: super::MockConfig::smd_lifetime
 
@@ -25,6 +26,7 @@ use serde_json::{Value, json};
 
 use super::State;
 use super::faults::FaultKind;
+use crate::record::replay::ReplaySource;
 
 /// The mock's username, in `system` and `sts` (the mock's choice; IBKR sends the user's).
 const USERNAME: &str = "mockuser";
@@ -95,6 +97,10 @@ struct Subscriptions {
     history: Vec<String>,
     /// Whether the brokerage session was up when last looked at (the last `sts` said so).
     established: bool,
+    /// In a replay: the topics whose recorded frames go on with each stream tick.
+    replaying: Vec<String>,
+    /// In a replay: how many of each topic's recorded frames were sent.
+    replayed: std::collections::HashMap<String, usize>,
 }
 
 /// IBKR allows at most five history subscriptions at once (its websocket reference).
@@ -206,6 +212,7 @@ fn session_change(state: &State, session_id: &str, subscriptions: &mut Subscript
     state.log("mock: websocket: the brokerage session is gone; market data stops, sts says so");
     subscriptions.market_data.clear();
     subscriptions.pnl = false;
+    subscriptions.replaying.clear();
     vec![
         json!({"topic": "sts", "args": {"authenticated": false}}),
         json!({"topic": "sts", "args": {"competing": false}}),
@@ -213,8 +220,64 @@ fn session_change(state: &State, session_id: &str, subscriptions: &mut Subscript
     ]
 }
 
+/// In a replay, a data subscription or its end (`smd`, `sor`, `spl`, `smh` and their `u…`):
+/// the recording's frames on that topic stand in for the mock's own. Topics that confirm a
+/// subscription (all but `sor`, per ibind's table) get their first frame at once; `smd`, `sor`
+/// and `spl` then one more each stream tick until the recording runs out. `None`: not such a
+/// frame.
+fn replayed_subscription(
+    state: &State,
+    replay: &ReplaySource,
+    subscriptions: &mut Subscriptions,
+    text: &str,
+) -> Option<Vec<Value>> {
+    let key = crate::client::stream::topic_key(text);
+    let key = key.split('@').next().unwrap_or(key);
+    let kind = key.get(1..3)?;
+    if !["md", "or", "pl", "mh"].contains(&kind) {
+        return None;
+    }
+    let topic = format!("s{}", &key[1..]);
+    match &key[..1] {
+        "u" => {
+            subscriptions.replaying.retain(|t| *t != topic);
+            Some(Vec::new())
+        }
+        "s" => {
+            if replay.frames(&topic).is_empty() {
+                state.log(&format!(
+                    "mock: websocket: replay miss: no frame was recorded on {topic}"
+                ));
+            }
+            let first = (kind != "or")
+                .then(|| next_replayed(replay, subscriptions, &topic))
+                .flatten();
+            if kind != "mh" && !subscriptions.replaying.contains(&topic) {
+                subscriptions.replaying.push(topic);
+            }
+            Some(first.into_iter().collect())
+        }
+        _ => None,
+    }
+}
+
+/// The next recorded frame on `topic`, if the recording has one more.
+fn next_replayed(replay: &ReplaySource, subscriptions: &mut Subscriptions, topic: &str) -> Option<Value> {
+    let sent = subscriptions.replayed.entry(topic.to_owned()).or_insert(0);
+    let frame = replay.frames(topic).get(*sent).cloned()?;
+    *sent += 1;
+    Some(frame)
+}
+
 /// Market data and P&L again each stream tick, and market data that outlived its time ended.
 fn stream_updates(state: &State, subscriptions: &mut Subscriptions) -> Vec<Value> {
+    if let Some(replay) = &state.config.replay {
+        let topics = subscriptions.replaying.clone();
+        return topics
+            .iter()
+            .filter_map(|topic| next_replayed(replay, subscriptions, topic))
+            .collect();
+    }
     let clock = &state.config.clock;
     let lifetime = state.config.smd_lifetime;
     subscriptions.market_data.retain(|(conid, _, since)| {
@@ -279,6 +342,11 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
             crate::client::stream::topic_key(text)
         ));
         return Vec::new();
+    }
+    if let Some(replay) = &state.config.replay
+        && let Some(frames) = replayed_subscription(state, replay, subscriptions, text)
+    {
+        return frames;
     }
     if let Some((conid, arguments)) = topic_request(text, "smd+") {
         // Re-sending smd for a conid adds fields (recorded: smd-request.json) and, since IBKR

@@ -1,6 +1,7 @@
 //! Cassettes as the mock's data source (`mock --replay DIR`): answers come from the recording,
 //! in recorded order per request, while the mock still checks every signature, the session
-//! rules and the snapshot warm-up. An unrecorded request gets a 404 naming it.
+//! rules and the snapshot warm-up. An unrecorded request gets a 404 naming it. The websocket's
+//! data frames come from the recording too, by topic and in recorded order.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +25,8 @@ fn key(method: &str, path: &str, query: &[(String, String)]) -> Key {
 pub struct ReplaySource {
     answers: HashMap<Key, Vec<Interaction>>,
     cursors: Mutex<HashMap<Key, usize>>,
+    /// Received websocket frames by their topic (`smd+265598`, `sor`), in recorded order.
+    frames: HashMap<String, Vec<Value>>,
 }
 
 impl ReplaySource {
@@ -41,6 +44,16 @@ impl ReplaySource {
             let k = key(&interaction.method, &interaction.path, &interaction.query);
             self.answers.entry(k).or_default().push(interaction);
         }
+        for frame in cassette.stream {
+            if let (Some(topic), "received") = (frame.topic, frame.direction.as_str()) {
+                self.frames.entry(topic).or_default().push(frame.message);
+            }
+        }
+    }
+
+    /// The frames recorded on a websocket topic, in order (none: the topic was not recorded).
+    pub fn frames(&self, topic: &str) -> &[Value] {
+        self.frames.get(topic).map_or(&[], Vec::as_slice)
     }
 
     /// The recorded request this one stands for: the same request, or one its step asked for
@@ -141,5 +154,30 @@ mod tests {
         assert_eq!(source.answer("GET", "/a", &q).unwrap().1, json!(2));
         assert_eq!(source.answer("GET", "/a", &q).unwrap().1, json!(2));
         assert!(source.answer("GET", "/b", &q).is_none());
+    }
+
+    #[test]
+    fn received_frames_are_kept_by_topic_in_order() {
+        use crate::record::StreamFrame;
+        let frame = |direction: &str, topic: &str, message: Value| StreamFrame {
+            direction: direction.into(),
+            topic: Some(topic.into()),
+            message,
+        };
+        let mut source = ReplaySource::default();
+        source.add(Cassette {
+            format: 1,
+            scenario: "s".into(),
+            interactions: Vec::new(),
+            stream: vec![
+                frame("sent", "smd+1", json!("smd+1+{}")),
+                frame("received", "smd+1", json!({"31": "1"})),
+                frame("received", "spl", json!({"args": {}})),
+                frame("received", "smd+1", json!({"31": "2"})),
+            ],
+        });
+        assert_eq!(source.frames("smd+1"), [json!({"31": "1"}), json!({"31": "2"})]);
+        assert_eq!(source.frames("spl").len(), 1);
+        assert!(source.frames("sor").is_empty());
     }
 }

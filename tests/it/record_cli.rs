@@ -295,3 +295,81 @@ fn a_baseline_does_not_drift_with_the_calendar() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// A replay's websocket sends the recorded frames, not the mock's own: a recording whose quotes
+/// were edited to put the bid above the ask fails the streaming scenario's consistency check,
+/// and a topic nobody recorded is a miss in the mock's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_serves_the_recorded_stream_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::generated().write(dir.path(), false).unwrap();
+    let cassettes = dir.path().join("cassettes");
+    let (mock, _) = crate::common::start_mock(|c| c.rate_limit = u32::MAX).await;
+    let (base, env_file, cassettes2) = (mock.base_url(), dir.path().join("ibkr.env"), cassettes.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        bin()
+            .args([
+                "run",
+                "scenarios/streaming.yaml",
+                "--base-url",
+                &base,
+                "--rate",
+                "0",
+                "--record",
+            ])
+            .arg(&cassettes2)
+            .arg("--env-file")
+            .arg(&env_file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    mock.stop().await;
+    let replay = |path: &str| {
+        bin()
+            .args(["run", path])
+            .arg(format!("--target=replay:{}", cassettes.display()))
+            .output()
+            .unwrap()
+    };
+    let out = replay("scenarios/streaming.yaml");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let file = std::fs::read_dir(&cassettes).unwrap().next().unwrap().unwrap().path();
+    let mut cassette: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut edited = 0;
+    for frame in cassette["stream"].as_array_mut().unwrap() {
+        let on_quotes = frame["topic"].as_str().is_some_and(|t| t.starts_with("smd+"));
+        if frame["direction"] == "received" && on_quotes {
+            frame["message"]["84"] = json!("999999.00");
+            edited += 1;
+        }
+    }
+    assert!(edited > 0, "quotes were recorded: {cassette}");
+    std::fs::write(&file, serde_json::to_string_pretty(&cassette).unwrap()).unwrap();
+    let out = replay("scenarios/streaming.yaml");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("a quote arrives"), "{}", text(&out));
+    assert!(text(&out).contains("below"), "ask below bid: {}", text(&out));
+
+    // Orders were not recorded: subscribing to them gets nothing, and the log says so.
+    let orders = dir.path().join("orders.yaml");
+    std::fs::write(
+        &orders,
+        format!(
+            "name: {}\nuse: [{}]\nsteps:\n  - name: open\n    stream_open: {{}}\n  - name: orders\n    subscribe: {{topic: orders}}\n  - name: an order\n    expect_message: {{topic: sor, within: 300ms}}\n",
+            cassette["scenario"].as_str().unwrap(),
+            std::fs::canonicalize("scenarios/setup/session.yaml").unwrap().display()
+        ),
+    )
+    .unwrap();
+    let out = replay(orders.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("replay miss: no frame was recorded on sor"),
+        "{}",
+        text(&out)
+    );
+}
