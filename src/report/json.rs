@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::scenario::run::{RunReport, StepStatus};
+use crate::scenario::outcome::{RunReport, StepStatus};
 
 /// Renders the report as pretty JSON.
 pub fn render(report: &RunReport) -> String {

@@ -3,7 +3,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::scenario::run::{RunReport, StepStatus};
+use crate::scenario::outcome::{RunReport, StepStatus};
 
 /// Renders the report as JUnit XML.
 pub fn render(report: &RunReport) -> String {

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::scenario::run::RunReport;
+use crate::scenario::outcome::RunReport;
 
 /// A `--report FORMAT=FILE` request; FILE `-` is standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]

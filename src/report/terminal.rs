@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::Mutex;
 
-use crate::scenario::run::{RunEvent, RunReport, ScenarioReport, StepReport, StepStatus};
+use crate::scenario::outcome::{RunReport, ScenarioReport, StepReport, StepStatus};
+use crate::scenario::run::RunEvent;
 
 /// `--color`: when to colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -1,12 +1,14 @@
 //! Reading scenario files: YAML into the model, then every path, pattern, duration and template
 //! reference is checked before anything runs. Errors carry `file:line:column`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
+use super::assert;
 use super::model::{Fragment, Predicate, Scenario, Step};
 use super::path::JsonPath;
 use super::template;
@@ -44,6 +46,38 @@ pub struct CheckSpec {
     pub regex: Option<regex::Regex>,
 }
 
+impl CheckSpec {
+    /// Renders a check's templates and evaluates it.
+    pub(super) fn evaluate(
+        &self,
+        actual: Option<&Value>,
+        vars: &HashMap<String, String>,
+        now: SystemTime,
+    ) -> Result<(), String> {
+        let mut predicate = self.predicate.clone();
+        for value in [&mut predicate.equals, &mut predicate.contains].into_iter().flatten() {
+            *value = template::render_json(value, vars, now)?;
+        }
+        if let Some(options) = &mut predicate.one_of {
+            for value in options.iter_mut() {
+                *value = template::render_json(value, vars, now)?;
+            }
+        }
+        let rendered_regex;
+        let regex = match (&self.regex, &predicate.matches) {
+            (Some(re), _) => Some(re),
+            (None, Some(pattern)) => {
+                let pattern = template::render(pattern, vars, now)?;
+                rendered_regex =
+                    regex::Regex::new(&pattern).map_err(|e| format!("bad pattern after templating: {e}"))?;
+                Some(&rendered_regex)
+            }
+            (None, None) => None,
+        };
+        assert::check(&predicate, regex, actual)
+    }
+}
+
 /// Durations and checks of a step, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledStep {
@@ -55,7 +89,25 @@ pub struct CompiledStep {
     pub poll: Option<CompiledPoll>,
     pub snapshot: Option<CompiledSnapshot>,
     /// A stream step's action and checks.
-    pub stream: Option<super::stream::StreamAction>,
+    pub stream: Option<StreamAction>,
+}
+
+/// What a stream step does, compiled from its YAML.
+#[derive(Debug, Clone)]
+pub enum StreamAction {
+    /// Opens the socket, with this many reconnects allowed.
+    Open { reconnects: u32 },
+    /// Sends a frame (templates filled at run time): a subscription, an unsubscription, `tic`.
+    Send(String),
+    /// Waits for a frame on `topic` passing the checks.
+    Expect {
+        topic: String,
+        within: Duration,
+        json: Vec<CheckSpec>,
+        fields: Option<CompiledSnapshot>,
+    },
+    /// Waits `duration`; a data frame (on `topic`, if given) fails the step.
+    Silence { topic: Option<String>, duration: Duration },
 }
 
 /// Snapshot field checks, resolved against the catalogue.
@@ -517,8 +569,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A stream step's action, compiled: subscriptions become the frames IBKR reads.
-    fn stream(&mut self, step: &Step) -> Result<Option<super::stream::StreamAction>, ScenarioError> {
-        use super::stream::StreamAction;
+    fn stream(&mut self, step: &Step) -> Result<Option<StreamAction>, ScenarioError> {
         if let Some(open) = &step.stream_open {
             return Ok(Some(StreamAction::Open {
                 reconnects: open.reconnects.unwrap_or(3),

@@ -5,6 +5,7 @@ pub mod assert;
 pub mod bundled;
 pub mod load;
 pub mod model;
+pub mod outcome;
 pub mod path;
 pub mod run;
 pub mod stream;

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::assert::{self, as_text, show};
+use super::assert::{as_text, show};
 use super::load::{CheckSpec, CompiledStep, LoadedScenario, Row};
 use super::model::{Step, TargetKind};
+use super::outcome::{RunReport, ScenarioReport, StepReport, StepStatus};
 use super::template;
 use crate::client::{ApiResponse, Client, ClientError, ClientOptions, IbkrMessage};
 use crate::config::generate::{DhChoice, GeneratedCredentials};
@@ -130,85 +131,6 @@ pub enum RunEvent<'a> {
 
 /// An observer of a run.
 pub type Progress = Arc<dyn Fn(&RunEvent<'_>) + Send + Sync>;
-
-/// How a step ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepStatus {
-    Passed,
-    /// An expectation did not hold: what differed.
-    Failed(String),
-    /// The step could not run: network, timeout, a server that does not speak JSON.
-    Error(String),
-    /// Not run: an earlier step failed, or the run was interrupted.
-    Skipped(String),
-}
-
-/// One step's outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepReport {
-    pub name: String,
-    pub status: StepStatus,
-    pub duration: Duration,
-    pub attempts: u32,
-    /// Mock log lines written while the step ran (mock targets only), to show why it failed.
-    pub server_log: Vec<String>,
-}
-
-/// One scenario's outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioReport {
-    pub name: String,
-    pub file: PathBuf,
-    pub tags: Vec<String>,
-    /// Why the whole scenario did not run here (e.g. "mock only").
-    pub skipped: Option<String>,
-    pub steps: Vec<StepReport>,
-}
-
-/// The whole run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunReport {
-    pub target: String,
-    pub scenarios: Vec<ScenarioReport>,
-    pub duration: Duration,
-    pub interrupted: bool,
-}
-
-/// Counts of step outcomes.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub passed: usize,
-    pub failed: usize,
-    pub errors: usize,
-    pub skipped: usize,
-}
-
-impl RunReport {
-    pub fn totals(&self) -> Totals {
-        let mut t = Totals::default();
-        for step in self.scenarios.iter().flat_map(|s| &s.steps) {
-            match step.status {
-                StepStatus::Passed => t.passed += 1,
-                StepStatus::Failed(_) => t.failed += 1,
-                StepStatus::Error(_) => t.errors += 1,
-                StepStatus::Skipped(_) => t.skipped += 1,
-            }
-        }
-        t
-    }
-
-    /// 3 for runtime failures or an interrupted run, else 4 for failed checks, else 0.
-    pub fn exit_code(&self) -> u8 {
-        let t = self.totals();
-        if t.errors > 0 || self.interrupted {
-            crate::exit::RUNTIME_FAILURE
-        } else if t.failed > 0 {
-            crate::exit::CHECK_FAILED
-        } else {
-            crate::exit::SUCCESS
-        }
-    }
-}
 
 /// Endpoints that place, modify or cancel orders: refused in live mode without `--allow-trading`.
 pub fn is_trading_endpoint(method: &str, path: &str) -> bool {
@@ -849,39 +771,11 @@ fn first_unmet(
             (Some(path), Some(body)) => path.select(body),
             _ => None,
         };
-        evaluate(check, actual.as_ref(), vars, now)
+        check
+            .evaluate(actual.as_ref(), vars, now)
             .err()
             .map(|why| format!("{}: {why}", check.target))
     })
-}
-
-/// Renders a check's templates and evaluates it.
-pub(super) fn evaluate(
-    check: &CheckSpec,
-    actual: Option<&Value>,
-    vars: &HashMap<String, String>,
-    now: SystemTime,
-) -> Result<(), String> {
-    let mut predicate = check.predicate.clone();
-    for value in [&mut predicate.equals, &mut predicate.contains].into_iter().flatten() {
-        *value = template::render_json(value, vars, now)?;
-    }
-    if let Some(options) = &mut predicate.one_of {
-        for value in options.iter_mut() {
-            *value = template::render_json(value, vars, now)?;
-        }
-    }
-    let rendered_regex;
-    let regex = match (&check.regex, &predicate.matches) {
-        (Some(re), _) => Some(re),
-        (None, Some(pattern)) => {
-            let pattern = template::render(pattern, vars, now)?;
-            rendered_regex = regex::Regex::new(&pattern).map_err(|e| format!("bad pattern after templating: {e}"))?;
-            Some(&rendered_regex)
-        }
-        (None, None) => None,
-    };
-    assert::check(&predicate, regex, actual)
 }
 
 fn check_response(
@@ -921,7 +815,7 @@ fn check_response(
             .get(check.target.as_str())
             .and_then(|v| v.to_str().ok())
             .map(|v| Value::String(v.to_owned()));
-        if let Err(why) = evaluate(check, value.as_ref(), vars, now) {
+        if let Err(why) = check.evaluate(value.as_ref(), vars, now) {
             return StepStatus::Failed(format!("header {}: {why}", check.target));
         }
     }
@@ -943,7 +837,7 @@ fn check_response(
     };
     for check in &compiled.json {
         let actual = check.path.as_ref().and_then(|p| p.select(&body));
-        if let Err(why) = evaluate(check, actual.as_ref(), vars, now) {
+        if let Err(why) = check.evaluate(actual.as_ref(), vars, now) {
             return StepStatus::Failed(format!("{}: {why}", check.target));
         }
     }

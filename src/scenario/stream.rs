@@ -10,30 +10,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::assert::{as_text, show};
-use super::load::{CheckSpec, CompiledSnapshot};
+use super::load::{CheckSpec, CompiledSnapshot, StreamAction};
+use super::outcome::StepStatus;
 use super::path::JsonPath;
-use super::run::StepStatus;
 use super::template;
 use crate::client::Client;
 use crate::client::stream::{Event, Stream, StreamObserver, StreamOptions};
-
-/// What a stream step does, compiled from its YAML.
-#[derive(Debug, Clone)]
-pub enum StreamAction {
-    /// Opens the socket, with this many reconnects allowed.
-    Open { reconnects: u32 },
-    /// Sends a frame (templates filled at run time): a subscription, an unsubscription, `tic`.
-    Send(String),
-    /// Waits for a frame on `topic` passing the checks.
-    Expect {
-        topic: String,
-        within: Duration,
-        json: Vec<CheckSpec>,
-        fields: Option<CompiledSnapshot>,
-    },
-    /// Waits `duration`; a data frame (on `topic`, if given) fails the step.
-    Silence { topic: Option<String>, duration: Duration },
-}
 
 /// What one stream step needs from its scenario.
 pub(super) struct StreamStep<'a> {
@@ -183,7 +165,7 @@ impl Wanted<'_> {
         }
         for check in self.json {
             let actual = check.path.as_ref().and_then(|p| p.select(frame));
-            if let Err(why) = super::run::evaluate(check, actual.as_ref(), self.vars, self.now) {
+            if let Err(why) = check.evaluate(actual.as_ref(), self.vars, self.now) {
                 return Verdict::NotYet(format!("{}: {why}", check.target));
             }
         }
