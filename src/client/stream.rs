@@ -2,8 +2,9 @@
 //! with the `/tickle` answer's `session` as the `api` cookie and IBKR's gateway user agent, then
 //! the greeting (`system` with `success`) before any subscription, since IBKR drops what comes
 //! earlier. Subscriptions are kept and sent again on a new socket, because IBKR forgets them on
-//! reconnect; a socket that drops or closes is opened again a bounded number of times. `tic` goes
-//! out every 30 s. Sources: tests/data/ibkr-recorded/ws/README.md.
+//! reconnect; a socket that drops or closes is opened again (with a fresh `/tickle` session if the
+//! old one is refused) a bounded number of times in a row. `tic` goes out every 30 s while the stream is read.
+//! Sources: tests/data/ibkr-recorded/ws/README.md.
 //!
 //! Socket waits are real time, as the socket's I/O is: a manual clock that jumps for every
 //! sleeper would end every wait at once.
@@ -30,14 +31,19 @@ const USER_AGENT: &str = "ClientPortalGW/1";
 /// IBKR asks for a `tic` at least once a minute; other clients send one every 30 s.
 const TIC_EVERY: Duration = Duration::from_secs(30);
 
+/// The most frames [`Stream::keep`] holds: enough for the steps of a scenario, bounded for a
+/// stream that is never read.
+const KEPT_FRAMES: usize = 1000;
+
 /// Waits before opening a lost socket again: the first, doubled each time.
 const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(100);
 
 /// How the stream behaves.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamOptions {
-    /// How many times a socket that dropped or closed is opened again (and its subscriptions
-    /// sent again) before the stream gives up.
+    /// How many times in a row a socket that dropped, closed or could not be reopened is tried
+    /// again (its subscriptions sent again) before the stream gives up; data coming in between
+    /// starts the count again.
     pub reconnects: u32,
     /// The longest wait for the handshake and the greeting.
     pub open_timeout: Duration,
@@ -99,11 +105,13 @@ pub enum StreamError {
     )]
     NoGreeting { url: String, timeout: Duration },
     /// The socket was lost and could not be kept open.
-    #[error("websocket to {url} {how}; gave up after {reconnects} reconnect(s); {hint}")]
+    #[error("websocket to {url} {how}; gave up after {reconnects} reconnect(s){last}; {hint}")]
     Lost {
         url: String,
         how: String,
         reconnects: u32,
+        /// Why the last try to reopen it failed, as `; the last try: …`, or empty.
+        last: String,
         hint: &'static str,
     },
 }
@@ -118,6 +126,8 @@ pub struct Stream {
     socket: Socket,
     /// Subscribing frames in the order sent, by the topic key an unsubscribe names.
     subscriptions: Vec<(String, String)>,
+    /// Data frames a reader passed over, for the next one: in order, at most [`KEPT_FRAMES`].
+    kept: std::collections::VecDeque<Value>,
     reconnects: u32,
     options: StreamOptions,
     last_sent: Instant,
@@ -142,16 +152,7 @@ impl Stream {
         options: StreamOptions,
         observer: Option<Arc<dyn StreamObserver>>,
     ) -> Result<Self, StreamError> {
-        let tickle = client
-            .tickle()
-            .await
-            .map_err(|e| StreamError::Session(format!("POST /tickle for the session cookie failed: {e}")))?;
-        let session = tickle["session"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
-            StreamError::Session(format!(
-                "POST /tickle answered without a `session` ({}); get a live session token and open the brokerage session first",
-                super::redact_body(tickle.to_string().as_bytes())
-            ))
-        })?;
+        let cookie = session_cookie(client).await?;
         let base = &client.options().base_url;
         let shown = format!(
             "{}/ws",
@@ -161,18 +162,18 @@ impl Stream {
         url.push_str(&shown);
         url.push_str("?oauth_token=");
         url.push_str(&client.credentials().access_token);
-        let cookie = format!("api={session}");
         let (socket, greeting) = connect(&url, &shown, &cookie, options.open_timeout).await?;
         let verbosity = client.options().verbosity;
         if verbosity > 0 {
             eprintln!("ws {shown}: open");
         }
-        let stream = Self {
+        let mut stream = Self {
             url,
             shown,
             cookie,
             socket,
             subscriptions: Vec::new(),
+            kept: std::collections::VecDeque::new(),
             reconnects: 0,
             options,
             last_sent: Instant::now(),
@@ -185,24 +186,30 @@ impl Stream {
 
     /// Sends one frame; a subscription (`s…`) is remembered for reconnects, an unsubscription
     /// (`u…`) forgets it.
-    pub async fn send(&mut self, frame: &str) -> Result<(), StreamError> {
-        let key = topic_key(frame);
-        match key.split_at_checked(1) {
+    pub async fn send(&mut self, client: &Client, frame: &str) -> Result<(), StreamError> {
+        match subscription_change(frame) {
             // History bars answer once and are ended by their serverId, not their conid: they
             // are not sent again on a new socket.
-            Some(("s", rest)) if !rest.starts_with("mh") => {
-                self.subscriptions.retain(|(k, _)| k != rest);
-                self.subscriptions.push((rest.to_owned(), frame.to_owned()));
+            Some((true, topic)) if !topic.starts_with("mh") => {
+                // `smd` again for a conid adds fields at IBKR: a new socket gets them all.
+                let kept = match self.subscriptions.iter().position(|(k, _)| k == topic) {
+                    Some(index) => with_fields_of(&self.subscriptions.remove(index).1, frame),
+                    None => frame.to_owned(),
+                };
+                self.subscriptions.push((topic.to_owned(), kept));
             }
-            Some(("u", rest)) => self.subscriptions.retain(|(k, _)| k != rest),
+            Some((false, topic)) => self.subscriptions.retain(|(k, _)| k != topic),
             _ => {}
         }
-        self.write(frame).await
+        self.write(client, frame).await
     }
 
     /// The next event within `wait`: `None` when nothing came. A lost socket is opened again and
     /// resubscribed while reconnects remain; `tic` goes out when due.
-    pub async fn next(&mut self, wait: Duration) -> Result<Option<Event>, StreamError> {
+    pub async fn next(&mut self, client: &Client, wait: Duration) -> Result<Option<Event>, StreamError> {
+        if let Some(frame) = self.kept.pop_front() {
+            return Ok(Some(Event::Message(frame)));
+        }
         let deadline = Instant::now() + wait;
         loop {
             let tic_due = self.last_sent + TIC_EVERY;
@@ -211,7 +218,7 @@ impl Stream {
             let lost = match received {
                 Err(_) if Instant::now() >= deadline => return Ok(None),
                 Err(_) => {
-                    self.write("tic").await?;
+                    self.write(client, "tic").await?;
                     continue;
                 }
                 Ok(Some(Ok(Message::Text(text)))) => match self.message(text.as_bytes()) {
@@ -227,8 +234,19 @@ impl Stream {
                 Ok(Some(Err(e))) => format!("dropped ({})", short_error(&e)),
                 Ok(None) => "ended without a close frame".to_owned(),
             };
-            self.reconnect(&lost).await?;
+            self.reconnect(client, &lost).await?;
             return Ok(Some(Event::Reconnected(lost)));
+        }
+    }
+
+    /// Gives back frames read but not wanted, in the order they came: the next reads get them
+    /// first. Only the newest [`KEPT_FRAMES`] are kept.
+    pub fn keep(&mut self, frames: Vec<Value>) {
+        for frame in frames.into_iter().rev() {
+            self.kept.push_front(frame);
+        }
+        while self.kept.len() > KEPT_FRAMES {
+            self.kept.pop_front();
         }
     }
 
@@ -244,7 +262,7 @@ impl Stream {
         }
     }
 
-    async fn write(&mut self, frame: &str) -> Result<(), StreamError> {
+    async fn write(&mut self, client: &Client, frame: &str) -> Result<(), StreamError> {
         if self.verbosity > 0 {
             eprintln!("ws {} <- {}", self.shown, shown_frame(frame));
         }
@@ -254,7 +272,7 @@ impl Stream {
         self.last_sent = Instant::now();
         if let Err(e) = self.socket.send(Message::text(frame)).await {
             let lost = format!("dropped while sending ({})", short_error(&e));
-            self.reconnect(&lost).await?;
+            self.reconnect(client, &lost).await?;
             // Frames sent again on the new socket include this one if it subscribes.
             if !self.subscriptions.iter().any(|(_, f)| f == frame) {
                 self.socket
@@ -266,42 +284,77 @@ impl Stream {
         Ok(())
     }
 
-    /// A server frame as JSON, shown and observed; `None` for frames that are not JSON.
-    fn message(&self, bytes: &[u8]) -> Option<Value> {
+    /// A server frame as JSON, shown and observed; `None` for frames that are not JSON. Data
+    /// coming in means the socket works: the reconnects in a row start again from zero.
+    fn message(&mut self, bytes: &[u8]) -> Option<Value> {
         let value: Value = serde_json::from_slice(bytes).ok()?;
         if self.verbosity > 0 {
-            eprintln!("ws {} -> {}", self.shown, super::redact_body(bytes));
+            let mut shown = value.clone();
+            mask_identity(&mut shown);
+            eprintln!(
+                "ws {} -> {}",
+                self.shown,
+                super::redact_body(shown.to_string().as_bytes())
+            );
         }
         if let Some(observer) = &self.observer {
             observer.frame(Frame::Received(&value));
         }
+        if !is_housekeeping(&value) {
+            self.reconnects = 0;
+        }
         Some(value)
     }
 
-    /// Opens the socket again and sends the subscriptions again, or says the stream is lost.
-    async fn reconnect(&mut self, how: &str) -> Result<(), StreamError> {
+    /// Opens the socket again (with a fresh `/tickle` session if the old one is refused) and
+    /// sends the subscriptions again; tries while reconnects remain, then says the stream is
+    /// lost and why the last try failed.
+    async fn reconnect(&mut self, client: &Client, how: &str) -> Result<(), StreamError> {
         if self.verbosity > 0 {
             eprintln!("ws {}: {how}", self.shown);
         }
-        let lost = |reconnects| StreamError::Lost {
+        let mut last = String::new();
+        while self.reconnects < self.options.reconnects {
+            tokio::time::sleep(FIRST_RECONNECT_WAIT * 2u32.pow(self.reconnects.min(6))).await;
+            self.reconnects += 1;
+            let timeout = self.options.open_timeout;
+            let opened = match connect(&self.url, &self.shown, &self.cookie, timeout).await {
+                // The session may be gone (an IBKR reset, a new login): ask /tickle for the
+                // current one and try with it.
+                Err(StreamError::Refused { .. }) => match session_cookie(client).await {
+                    Ok(cookie) => {
+                        self.cookie = cookie;
+                        connect(&self.url, &self.shown, &self.cookie, timeout).await
+                    }
+                    Err(e) => Err(e),
+                },
+                other => other,
+            };
+            match opened {
+                Ok((socket, greeting)) => {
+                    self.socket = socket;
+                    self.message(&greeting);
+                    return self.resubscribe().await;
+                }
+                Err(e) => {
+                    if self.verbosity > 0 {
+                        eprintln!("ws {}: reopening failed: {e}", self.shown);
+                    }
+                    last = format!("; the last try: {e}");
+                }
+            }
+        }
+        Err(StreamError::Lost {
             url: self.shown.clone(),
             how: how.to_owned(),
-            reconnects,
+            reconnects: self.reconnects,
+            last,
             hint: hint_for_loss(how),
-        };
-        if self.reconnects >= self.options.reconnects {
-            return Err(lost(self.reconnects));
-        }
-        tokio::time::sleep(FIRST_RECONNECT_WAIT * 2u32.pow(self.reconnects.min(6))).await;
-        self.reconnects += 1;
-        self.socket = match connect(&self.url, &self.shown, &self.cookie, self.options.open_timeout).await {
-            Ok((socket, greeting)) => {
-                self.message(&greeting);
-                socket
-            }
-            Err(StreamError::Refused { .. } | StreamError::NoGreeting { .. }) => return Err(lost(self.reconnects)),
-            Err(other) => return Err(other),
-        };
+        })
+    }
+
+    /// Sends every kept subscription on a new socket.
+    async fn resubscribe(&mut self) -> Result<(), StreamError> {
         let frames: Vec<String> = self.subscriptions.iter().map(|(_, f)| f.clone()).collect();
         for frame in frames {
             if self.verbosity > 0 {
@@ -388,10 +441,80 @@ async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Res
 }
 
 /// The key a frame subscribes or unsubscribes with: the topic and its argument before the JSON
-/// (`smd+265598+{...}` → `smd+265598`, `sor+{}` → `sor`), so `umd+265598+{}` ends `smd+265598`.
+/// and any `@EXCHANGE` (`smd+265598@SMART+{...}` → `smd+265598`, `sor+{}` → `sor`), so
+/// `umd+265598+{}` ends `smd+265598`.
 pub fn topic_key(frame: &str) -> &str {
     let end = frame.find("+{").unwrap_or(frame.len());
-    frame[..end].trim()
+    let key = &frame[..end];
+    key[..key.find('@').unwrap_or(key.len())].trim()
+}
+
+/// The `api` cookie: the `session` of a `POST /tickle` made now.
+async fn session_cookie(client: &Client) -> Result<String, StreamError> {
+    let tickle = client
+        .tickle()
+        .await
+        .map_err(|e| StreamError::Session(format!("POST /tickle for the session cookie failed: {e}")))?;
+    let session = tickle["session"].as_str().filter(|s| !s.is_empty()).ok_or_else(|| {
+        StreamError::Session(format!(
+            "POST /tickle answered without a `session` ({}); get a live session token and open the brokerage session first",
+            super::redact_body(tickle.to_string().as_bytes())
+        ))
+    })?;
+    Ok(format!("api={session}"))
+}
+
+/// What a client frame does to a subscription, and to which topic, named without its `s`/`u`
+/// as both halves name it: `smd+265598+{...}` is `(true, "md+265598")`, `umd+265598+{}`
+/// `(false, "md+265598")`, `sor+{}` `(true, "or")`. `None` for other frames (`tic`).
+pub fn subscription_change(frame: &str) -> Option<(bool, &str)> {
+    match topic_key(frame).split_at_checked(1)? {
+        ("s", topic) => Some((true, topic)),
+        ("u", topic) => Some((false, topic)),
+        _ => None,
+    }
+}
+
+/// Frames that keep the socket, not data: the greeting and heartbeats (`system`), status
+/// (`sts`), accounts (`act`) and `tic` answers.
+pub fn is_housekeeping(frame: &Value) -> bool {
+    matches!(frame["topic"].as_str(), Some("system" | "sts" | "act" | "tic"))
+}
+
+/// Masks who is logged in and the session in a server frame: the greeting's `success` (the
+/// login name), `sts`'s `username` and a `tic` answer's `id` (the session cookie's value).
+pub fn mask_identity(frame: &mut Value) {
+    const MASKED: &str = "[redacted]";
+    let topic = frame["topic"].as_str().unwrap_or_default().to_owned();
+    let place = match topic.as_str() {
+        "system" => frame.get_mut("success"),
+        "tic" => frame.get_mut("id"),
+        "sts" => frame.get_mut("args").and_then(|args| args.get_mut("username")),
+        _ => None,
+    };
+    if let Some(value) = place {
+        *value = Value::String(MASKED.into());
+    }
+}
+
+/// `frame` (a subscription) with the `fields` of `earlier` for the same topic added before its
+/// own, as IBKR adds them; `frame` itself when either has no fields.
+fn with_fields_of(earlier: &str, frame: &str) -> String {
+    let arguments = |f: &str| {
+        let at = f.find("+{")?;
+        let value: Value = serde_json::from_str(&f[at + 1..]).ok()?;
+        Some((at, value))
+    };
+    let (Some((_, earlier_args)), Some((at, mut args))) = (arguments(earlier), arguments(frame)) else {
+        return frame.to_owned();
+    };
+    let (Some(earlier_fields), Some(fields)) = (earlier_args["fields"].as_array(), args["fields"].as_array()) else {
+        return frame.to_owned();
+    };
+    let mut merged = earlier_fields.clone();
+    merged.extend(fields.iter().filter(|f| !earlier_fields.contains(f)).cloned());
+    args["fields"] = Value::Array(merged);
+    format!("{}+{args}", &frame[..at])
 }
 
 /// What a lost socket looked like from here: the close code and reason, or a drop.
@@ -459,6 +582,34 @@ mod tests {
         assert_eq!(topic_key("uor+{}"), "uor");
         assert_eq!(topic_key("tic"), "tic");
         assert_eq!(topic_key("umh+123456"), "umh+123456");
+        assert_eq!(topic_key(r#"smd+265598@SMART+{"fields":["31"]}"#), "smd+265598");
+        assert_eq!(subscription_change("smd+265598@SMART+{}"), Some((true, "md+265598")));
+        assert_eq!(subscription_change("umd+265598+{}"), Some((false, "md+265598")));
+        assert_eq!(subscription_change("tic"), None);
+    }
+
+    #[test]
+    fn a_second_smd_for_a_conid_keeps_the_fields_of_the_first() {
+        assert_eq!(
+            with_fields_of(r#"smd+1+{"fields":["31","84"]}"#, r#"smd+1+{"fields":["84","86"]}"#),
+            r#"smd+1+{"fields":["31","84","86"]}"#
+        );
+        assert_eq!(with_fields_of("sor+{}", "sor+{}"), "sor+{}");
+    }
+
+    #[test]
+    fn identity_is_masked_in_greeting_status_and_tic() {
+        let mut greeting = serde_json::json!({"topic": "system", "success": "jdoe", "isPaper": true});
+        let mut status = serde_json::json!({"topic": "sts", "args": {"username": "jdoe", "authenticated": true}});
+        let mut tic = serde_json::json!({"topic": "tic", "id": "0123abcd", "alive": true});
+        for frame in [&mut greeting, &mut status, &mut tic] {
+            mask_identity(frame);
+            assert!(
+                !frame.to_string().contains("jdoe") && !frame.to_string().contains("0123abcd"),
+                "{frame}"
+            );
+        }
+        assert_eq!(status["args"]["authenticated"], true);
     }
 
     #[test]

@@ -81,9 +81,31 @@ struct Reading {
     value: FieldValue,
 }
 
+/// What checking a snapshot element found: values that are not there (a stream update carries
+/// changed fields only, so they may come later), and values that are there and wrong.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub missing: Vec<String>,
+    pub wrong: Vec<String>,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.wrong.is_empty()
+    }
+
+    /// Every problem, the missing values first.
+    pub fn all(self) -> Vec<String> {
+        let mut all = self.missing;
+        all.extend(self.wrong);
+        all
+    }
+}
+
 /// Checks one snapshot element. `mapping` says which field id the caller reads each meaning
-/// from (IBKR's own ids unless the scenario overrides them). Returns every problem found.
-pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, String)]) -> Vec<String> {
+/// from (IBKR's own ids unless the scenario overrides them).
+pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, String)]) -> Problems {
+    let mut missing = Vec::new();
     let mut problems = Vec::new();
     let mut readings = Vec::new();
     for meaning in meanings {
@@ -97,7 +119,7 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
             meaning.field().kind
         };
         match parse(kind, entry.get(&id)) {
-            Ok(FieldValue::Missing) => problems.push(format!("{} (field {id}) is missing", meaning.name())),
+            Ok(FieldValue::Missing) => missing.push(format!("{} (field {id}) is missing", meaning.name())),
             Ok(value) => readings.push(Reading {
                 meaning: *meaning,
                 id,
@@ -110,7 +132,10 @@ pub fn check_snapshot(entry: &Value, meanings: &[Meaning], mapping: &[(Meaning, 
     prices_from_price_fields(&prices, &mut problems);
     prices_that_look_like_sizes(&prices, &mut problems);
     quote_consistency(&readings, &mut problems);
-    problems
+    Problems {
+        missing,
+        wrong: problems,
+    }
 }
 
 /// A price read from a field that is not one: IBKR's table says what the field carries, whatever
@@ -245,7 +270,7 @@ mod tests {
             check_snapshot(&quote, &all, &[])
         );
         // The guide's reading: ask from field 85.
-        let problems = check_snapshot(&quote, &[Meaning::Bid, Meaning::Ask], &[(Meaning::Ask, "85".into())]);
+        let problems = check_snapshot(&quote, &[Meaning::Bid, Meaning::Ask], &[(Meaning::Ask, "85".into())]).wrong;
         assert!(
             problems
                 .iter()
@@ -254,7 +279,7 @@ mod tests {
         );
         // AAPL: an ask size of 600 above a bid of 228.51 passes ask >= bid, but is no price.
         let aapl = json!({"31": "228.60", "84": "228.51", "85": "600", "86": "228.55"});
-        let problems = check_snapshot(&aapl, &[Meaning::Bid, Meaning::Ask], &[(Meaning::Ask, "85".into())]);
+        let problems = check_snapshot(&aapl, &[Meaning::Bid, Meaning::Ask], &[(Meaning::Ask, "85".into())]).wrong;
         assert!(
             problems
                 .iter()
@@ -264,15 +289,20 @@ mod tests {
         assert!(problems.iter().any(|p| p.contains("looks like a size")), "{problems:?}");
         assert!(check_snapshot(&aapl, &[Meaning::Last, Meaning::Bid, Meaning::Ask], &[]).is_empty());
         let crossed = json!({"84": "1.50", "86": "1.40"});
-        assert!(check_snapshot(&crossed, &[Meaning::Bid, Meaning::Ask], &[])[0].contains("below bid"));
+        assert!(check_snapshot(&crossed, &[Meaning::Bid, Meaning::Ask], &[]).all()[0].contains("below bid"));
         let out_of_range = json!({"31": "2.50", "70": "1.76", "71": "1.18"});
         assert!(
-            check_snapshot(&out_of_range, &[Meaning::Last, Meaning::High, Meaning::Low], &[])[0].contains("outside")
+            check_snapshot(&out_of_range, &[Meaning::Last, Meaning::High, Meaning::Low], &[]).all()[0]
+                .contains("outside")
         );
         let bad_size = json!({"85": "-3"});
         assert!(!check_snapshot(&bad_size, &[Meaning::AskSize], &[]).is_empty());
         let missing = json!({});
-        assert!(check_snapshot(&missing, &[Meaning::Bid], &[])[0].contains("missing"));
+        let problems = check_snapshot(&missing, &[Meaning::Bid], &[]);
+        assert!(
+            problems.wrong.is_empty() && problems.missing[0].contains("missing"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -107,7 +107,7 @@ struct Subscriptions {
 const HISTORY_SLOTS: usize = 5;
 
 /// How often the socket looks for order changes and a lost session (real time, as heartbeats).
-const ORDER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String, fault: Option<FaultKind>) {
     let mut subscriptions = Subscriptions {
@@ -146,7 +146,7 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String, fau
         }
         _ => {}
     }
-    let mut order_check = tokio::time::interval(ORDER_CHECK);
+    let mut look = tokio::time::interval(LOOK_EVERY);
     // Heartbeats and updates keep real time, as a socket's I/O does: a manual clock that jumps
     // for every sleeper would have them beat without pause.
     let mut heartbeat = tokio::time::interval(state.config.heartbeat);
@@ -160,7 +160,7 @@ async fn serve(state: Arc<State>, mut socket: WebSocket, session_id: String, fau
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => Vec::new(),
             },
-            _ = order_check.tick() => {
+            _ = look.tick() => {
                 let mut frames = session_change(&state, &session_id, &mut subscriptions);
                 frames.extend(order_changes(&state, &mut subscriptions));
                 frames
@@ -211,7 +211,9 @@ fn session_change(state: &State, session_id: &str, subscriptions: &mut Subscript
     }
     state.log("mock: websocket: the brokerage session is gone; market data stops, sts says so");
     subscriptions.market_data.clear();
+    subscriptions.orders = None;
     subscriptions.pnl = false;
+    subscriptions.history.clear();
     subscriptions.replaying.clear();
     vec![
         json!({"topic": "sts", "args": {"authenticated": false}}),
@@ -231,34 +233,35 @@ fn replayed_subscription(
     subscriptions: &mut Subscriptions,
     text: &str,
 ) -> Option<Vec<Value>> {
-    let key = crate::client::stream::topic_key(text);
-    let key = key.split('@').next().unwrap_or(key);
-    let kind = key.get(1..3)?;
-    if !["md", "or", "pl", "mh"].contains(&kind) {
-        return None;
+    let (subscribe, rest) = data_subscription(text)?;
+    let topic = format!("s{rest}");
+    if !subscribe {
+        subscriptions.replaying.retain(|t| *t != topic);
+        return Some(Vec::new());
     }
-    let topic = format!("s{}", &key[1..]);
-    match &key[..1] {
-        "u" => {
-            subscriptions.replaying.retain(|t| *t != topic);
-            Some(Vec::new())
-        }
-        "s" => {
-            if replay.frames(&topic).is_empty() {
-                state.log(&format!(
-                    "mock: websocket: replay miss: no frame was recorded on {topic}"
-                ));
-            }
-            let first = (kind != "or")
-                .then(|| next_replayed(replay, subscriptions, &topic))
-                .flatten();
-            if kind != "mh" && !subscriptions.replaying.contains(&topic) {
-                subscriptions.replaying.push(topic);
-            }
-            Some(first.into_iter().collect())
-        }
-        _ => None,
+    if replay.frames(&topic).is_empty() {
+        state.log(&format!(
+            "mock: websocket: replay miss: no frame was recorded on {topic}"
+        ));
     }
+    let first = (!rest.starts_with("or"))
+        .then(|| next_replayed(replay, subscriptions, &topic))
+        .flatten();
+    if !rest.starts_with("mh") && !subscriptions.replaying.contains(&topic) {
+        subscriptions.replaying.push(topic);
+    }
+    Some(first.into_iter().collect())
+}
+
+/// A client frame that starts or ends one of the data topics the mock serves (market data,
+/// orders, P&L, history): whether it starts one, and the topic without its `s`/`u`.
+fn data_subscription(text: &str) -> Option<(bool, &str)> {
+    const DATA_TOPICS: [&str; 4] = ["md", "or", "pl", "mh"];
+    let (subscribe, topic) = crate::client::stream::subscription_change(text)?;
+    DATA_TOPICS
+        .iter()
+        .any(|t| topic.starts_with(t))
+        .then_some((subscribe, topic))
 }
 
 /// The next recorded frame on `topic`, if the recording has one more.
@@ -333,7 +336,7 @@ fn sts(established: bool) -> Value {
 fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, text: &str) -> Vec<Value> {
     let now = epoch_ms(state.config.clock.now());
     let text = text.trim();
-    let data_topic = ["smd+", "sor", "spl", "smh+"].iter().any(|t| text.starts_with(t));
+    let data_topic = data_subscription(text).is_some_and(|(subscribe, _)| subscribe);
     if data_topic && !subscriptions.established {
         // Subscribing before the brokerage session is up gives nothing (README, "Market data on
         // the stream").

@@ -105,17 +105,10 @@ impl Redactor {
         self.value(&mut interaction.body);
     }
 
-    /// Redacts one websocket frame. Besides the keys redacted everywhere, the greeting's
-    /// `success` is the login name and a `tic` answer's `id` the session.
+    /// Redacts one websocket frame: the login name and session the client masks in its traces
+    /// too, then the keys redacted everywhere.
     pub fn frame(&mut self, frame: &mut StreamFrame) {
-        if let Some(map) = frame.message.as_object_mut() {
-            let topic = map.get("topic").and_then(Value::as_str).unwrap_or_default().to_owned();
-            for (key, topic_of_key) in [("success", "system"), ("id", "tic")] {
-                if topic == topic_of_key && map.contains_key(key) {
-                    map.insert(key.into(), Value::String("[redacted]".into()));
-                }
-            }
-        }
+        crate::client::stream::mask_identity(&mut frame.message);
         self.value(&mut frame.message);
         if let Some(topic) = &frame.topic {
             frame.topic = Some(self.text(topic));

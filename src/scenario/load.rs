@@ -572,7 +572,9 @@ impl<'a> Checker<'a> {
     fn stream(&mut self, step: &Step) -> Result<Option<StreamAction>, ScenarioError> {
         if let Some(open) = &step.stream_open {
             return Ok(Some(StreamAction::Open {
-                reconnects: open.reconnects.unwrap_or(3),
+                reconnects: open
+                    .reconnects
+                    .unwrap_or(crate::client::stream::StreamOptions::default().reconnects),
             }));
         }
         if let Some(frame) = &step.stream_send {

@@ -874,7 +874,7 @@ fn snapshot_failure(snapshot: &super::load::CompiledSnapshot, body: &Value) -> O
         }
         with_data += 1;
         let conid = entry.get("conid").map_or("?".to_owned(), as_text);
-        for problem in crate::fields::check::check_snapshot(entry, &snapshot.meanings, &snapshot.mapping) {
+        for problem in crate::fields::check::check_snapshot(entry, &snapshot.meanings, &snapshot.mapping).all() {
             problems.push(format!("conid {conid}: {problem}"));
         }
     }

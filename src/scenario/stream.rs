@@ -15,7 +15,11 @@ use super::outcome::StepStatus;
 use super::path::JsonPath;
 use super::template;
 use crate::client::Client;
-use crate::client::stream::{Event, Stream, StreamObserver, StreamOptions};
+use crate::client::stream::{Event, Stream, StreamObserver, StreamOptions, is_housekeeping};
+
+/// Before an `expect_silence` window: how long to wait for the answer to a `tic`, which says the
+/// server has read every frame sent before it (an unsubscription too).
+const FENCE_WAIT: Duration = Duration::from_secs(1);
 
 /// What one stream step needs from its scenario.
 pub(super) struct StreamStep<'a> {
@@ -50,9 +54,9 @@ impl StreamStep<'_> {
             return StepStatus::Error("the stream is not open (a `stream_open` step failed or was skipped)".into());
         };
         match action {
-            StreamAction::Open { .. } => StepStatus::Passed,
+            StreamAction::Open { .. } => unreachable!("opened above"),
             StreamAction::Send(frame) => match template::render(frame, self.vars, now) {
-                Ok(frame) => match stream.send(&frame).await {
+                Ok(frame) => match stream.send(self.client, &frame).await {
                     Ok(()) => StepStatus::Passed,
                     Err(e) => StepStatus::Error(e.to_string()),
                 },
@@ -75,7 +79,7 @@ impl StreamStep<'_> {
                     vars: self.vars,
                     now,
                 };
-                let (status, frame) = wanted.wait(stream, *within).await;
+                let (status, frame) = wanted.wait(self.client, stream, *within).await;
                 if let Some(frame) = frame {
                     for (name, path) in self.captures {
                         match path.select(&frame) {
@@ -96,7 +100,7 @@ impl StreamStep<'_> {
                     Ok(topic) => topic,
                     Err(e) => return StepStatus::Failed(e),
                 };
-                silence(stream, topic.as_deref(), *duration).await
+                silence(self.client, stream, topic.as_deref(), *duration).await
             }
         }
     }
@@ -113,40 +117,51 @@ struct Wanted<'a> {
 
 impl Wanted<'_> {
     /// Reads frames until one passes or the time is up: the status, and the frame that passed.
-    async fn wait(&self, stream: &mut Stream, within: Duration) -> (StepStatus, Option<Value>) {
+    /// Data frames on other topics are kept for the steps after.
+    async fn wait(&self, client: &Client, stream: &mut Stream, within: Duration) -> (StepStatus, Option<Value>) {
         let deadline = Instant::now() + within;
         let (mut read, mut on_topic) = (0u32, 0u32);
         let mut unmet: Option<String> = None;
-        loop {
+        let mut others = Vec::new();
+        let outcome = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let frame = match stream.next(left).await {
-                Err(e) => return (StepStatus::Error(format!("waiting for {}: {e}", self.topic)), None),
-                Ok(None) => break,
+            if left.is_zero() {
+                break None;
+            }
+            let frame = match stream.next(client, left).await {
+                Err(e) => break Some((StepStatus::Error(format!("waiting for {}: {e}", self.topic)), None)),
+                Ok(None) => break None,
                 Ok(Some(Event::Reconnected(_))) => continue,
                 Ok(Some(Event::Message(frame))) => frame,
             };
             read += 1;
             if let Some(lost) = session_lost(&frame, self.topic) {
-                return (StepStatus::Error(lost), None);
+                break Some((StepStatus::Error(lost), None));
             }
             if frame["topic"] != self.topic {
+                if !is_housekeeping(&frame) {
+                    others.push(frame);
+                }
                 continue;
             }
             on_topic += 1;
             match self.verdict(&frame) {
-                Verdict::Passes => return (StepStatus::Passed, Some(frame)),
+                Verdict::Passes => break Some((StepStatus::Passed, Some(frame))),
                 Verdict::NotYet(why) => unmet = Some(why),
-                Verdict::Wrong(why) => return (StepStatus::Failed(why), None),
+                Verdict::Wrong(why) => break Some((StepStatus::Failed(why), None)),
             }
-        }
-        let last = unmet.map_or(String::new(), |why| format!("; the last one on it: {why}"));
-        let why = format!(
-            "no {} frame passing the checks within {}: {read} frame(s) came, {on_topic} on {}{last}",
-            self.topic,
-            humantime::format_duration(within),
-            self.topic
-        );
-        (StepStatus::Failed(why), None)
+        };
+        stream.keep(others);
+        outcome.unwrap_or_else(|| {
+            let last = unmet.map_or(String::new(), |why| format!("; the last one on it: {why}"));
+            let why = format!(
+                "no {} frame passing the checks within {}: {read} frame(s) came, {on_topic} on {}{last}",
+                self.topic,
+                humantime::format_duration(within),
+                self.topic
+            );
+            (StepStatus::Failed(why), None)
+        })
     }
 
     /// A frame on the topic: it passes; lacks a value yet (IBKR's updates carry changed fields
@@ -154,13 +169,11 @@ impl Wanted<'_> {
     fn verdict(&self, frame: &Value) -> Verdict {
         if let Some(fields) = self.fields {
             let problems = crate::fields::check::check_snapshot(frame, &fields.meanings, &fields.mapping);
-            let (missing, wrong): (Vec<String>, Vec<String>) =
-                problems.into_iter().partition(|p| p.ends_with("is missing"));
-            if !wrong.is_empty() {
-                return Verdict::Wrong(format!("{}: {}", self.topic, wrong.join("; ")));
+            if !problems.wrong.is_empty() {
+                return Verdict::Wrong(format!("{}: {}", self.topic, problems.wrong.join("; ")));
             }
-            if !missing.is_empty() {
-                return Verdict::NotYet(missing.join("; "));
+            if !problems.missing.is_empty() {
+                return Verdict::NotYet(problems.missing.join("; "));
             }
         }
         for check in self.json {
@@ -179,37 +192,63 @@ enum Verdict {
     Wrong(String),
 }
 
-/// Waits `duration`; a data frame (on `topic`, if given) fails the step.
-async fn silence(stream: &mut Stream, topic: Option<&str>, duration: Duration) -> StepStatus {
-    let started = Instant::now();
-    let deadline = started + duration;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match stream.next(left).await {
-            Err(e) => return StepStatus::Error(e.to_string()),
-            Ok(None) => return StepStatus::Passed,
-            Ok(Some(Event::Reconnected(_))) => {}
-            Ok(Some(Event::Message(frame))) => {
-                let on_topic = topic.is_none_or(|t| frame["topic"] == t);
-                if on_topic && is_data(&frame) {
-                    let text: String = frame.to_string().chars().take(200).collect();
-                    let why = format!(
-                        "expected no {} frame for {}, one came after {:.1} s: {text}",
-                        topic.unwrap_or("data"),
-                        humantime::format_duration(duration),
-                        started.elapsed().as_secs_f64()
-                    );
-                    return StepStatus::Failed(why);
+/// Waits `duration`; a data frame (on `topic`, if given) fails the step. The window opens once
+/// the server has answered a `tic` (or after [`FENCE_WAIT`]): frames it sent before reading an
+/// unsubscription are still on their way and do not count.
+async fn silence(client: &Client, stream: &mut Stream, topic: Option<&str>, duration: Duration) -> StepStatus {
+    let waiting_for = format!("{} silence", topic.unwrap_or("data"));
+    let mut others = Vec::new();
+    let status = 'status: {
+        if let Err(e) = stream.send(client, "tic").await {
+            break 'status StepStatus::Error(e.to_string());
+        }
+        let fence = Instant::now() + FENCE_WAIT;
+        while let Some(left) = fence.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
+            match stream.next(client, left).await {
+                Err(e) => break 'status StepStatus::Error(e.to_string()),
+                Ok(Some(Event::Message(frame))) if frame["topic"] == "tic" => break,
+                Ok(Some(Event::Message(frame))) if !is_housekeeping(&frame) => {
+                    if !topic.is_none_or(|t| frame["topic"] == t) {
+                        others.push(frame);
+                    }
                 }
+                Ok(None) => break,
+                Ok(Some(_)) => {}
             }
         }
-    }
-}
-
-/// Whether a frame carries data rather than the socket's housekeeping (heartbeats, status,
-/// accounts, `tic` answers).
-fn is_data(frame: &Value) -> bool {
-    !matches!(frame["topic"].as_str(), Some("system" | "sts" | "act" | "tic"))
+        let started = Instant::now();
+        let deadline = started + duration;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break 'status StepStatus::Passed;
+            }
+            let frame = match stream.next(client, left).await {
+                Err(e) => break 'status StepStatus::Error(e.to_string()),
+                Ok(None) => break 'status StepStatus::Passed,
+                Ok(Some(Event::Reconnected(_))) => continue,
+                Ok(Some(Event::Message(frame))) => frame,
+            };
+            if let Some(lost) = session_lost(&frame, &waiting_for) {
+                break 'status StepStatus::Error(lost);
+            }
+            if is_housekeeping(&frame) {
+                continue;
+            }
+            if topic.is_none_or(|t| frame["topic"] == t) {
+                let text: String = frame.to_string().chars().take(200).collect();
+                break 'status StepStatus::Failed(format!(
+                    "expected no {} frame for {}, one came after {:.1} s: {text}",
+                    topic.unwrap_or("data"),
+                    humantime::format_duration(duration),
+                    started.elapsed().as_secs_f64()
+                ));
+            }
+            others.push(frame);
+        }
+    };
+    stream.keep(others);
+    status
 }
 
 /// IBKR's word that the brokerage session is gone (`sts` with `authenticated: false`): every
@@ -226,14 +265,6 @@ fn session_lost(frame: &Value, waiting_for: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn heartbeats_and_status_are_not_data_but_topics_are() {
-        assert!(!is_data(&json!({"topic": "system", "hb": 1})));
-        assert!(!is_data(&json!({"topic": "sts", "args": {}})));
-        assert!(is_data(&json!({"topic": "smd+265598", "31": "1.0"})));
-        assert!(is_data(&json!({"message": "Unsubscribed 123"})));
-    }
 
     #[test]
     fn a_status_without_authentication_is_a_lost_session() {

@@ -172,15 +172,17 @@ async fn next_on(socket: &mut Socket, topic: &str) -> Value {
         .unwrap_or_else(|_| panic!("no frame on {topic} within 5 s"))
 }
 
-/// Frames on `topic` among the next `count` frames, whatever their topics.
-async fn count_on(socket: &mut Socket, topic: &str, count: usize) -> usize {
-    let mut on_topic = 0;
-    for _ in 0..count {
-        if next_json(socket).await["topic"] == topic {
-            on_topic += 1;
+/// Sends `tic` and reads up to its answer: no frame on `topic` may come first. Frames are read
+/// in order, so this covers everything the mock sent before it read the `tic`.
+async fn none_on_before_a_tic_answer(socket: &mut Socket, topic: &str) {
+    socket.send(Message::Text("tic".into())).await.unwrap();
+    loop {
+        let frame = next_json(socket).await;
+        assert_ne!(frame["topic"], topic, "{frame}");
+        if frame["topic"] == "tic" {
+            return;
         }
     }
-    on_topic
 }
 
 /// History bars: one answer per `smh` with the REST history's bars and a `serverId`, at most
@@ -201,7 +203,11 @@ async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
         assert_eq!(bars["barLength"], 3600);
         server_ids.push(bars["serverId"].as_str().expect("serverId is a string").to_owned());
     }
-    server_ids.dedup();
+    let server_ids: Vec<String> = server_ids
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     assert_eq!(server_ids.len(), 5, "a serverId per subscription: {server_ids:?}");
     socket.send(Message::Text(request.into())).await.unwrap();
     socket.send(Message::Text("tic".into())).await.unwrap();
@@ -248,12 +254,9 @@ async fn a_lost_brokerage_session_is_told_in_sts_and_stops_the_data() {
         serde_json::json!({"competing": false})
     );
     assert_eq!(next_json(&mut socket).await["args"], serde_json::json!({"message": ""}));
-    // Heartbeats go on (tic answers here, to be quick); quotes do not.
-    for _ in 0..3 {
-        socket.send(Message::Text("tic".into())).await.unwrap();
-    }
+    // Six stream ticks later, still no quote; the socket still answers.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(count_on(&mut socket, "smd+265598", 3).await, 0);
+    none_on_before_a_tic_answer(&mut socket, "smd+265598").await;
     mock.stop().await;
 }
 
@@ -288,12 +291,12 @@ async fn market_data_stops_after_its_lifetime_by_the_mocks_clock() {
     tokio::time::timeout(Duration::from_secs(5), ended)
         .await
         .unwrap_or_else(|_| panic!("the mock never ended smd+265598; its log: {:?}", log.lines()));
-    for _ in 0..3 {
-        socket.send(Message::Text("tic".into())).await.unwrap();
-    }
-    // Frames already on their way when it ended may still come; after the tic answers, none.
+    // Frames already on their way when it ended may still come: read up to a tic's answer.
+    socket.send(Message::Text("tic".into())).await.unwrap();
     next_on(&mut socket, "tic").await;
-    assert_eq!(count_on(&mut socket, "smd+265598", 2).await, 0);
+    // Four stream ticks later, none.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    none_on_before_a_tic_answer(&mut socket, "smd+265598").await;
     mock.stop().await;
 }
 
