@@ -31,6 +31,9 @@ const USER_AGENT: &str = "ClientPortalGW/1";
 /// IBKR asks for a `tic` at least once a minute; other clients send one every 30 s.
 const TIC_EVERY: Duration = Duration::from_secs(30);
 
+/// How long a socket must have been open for its data to count as working again.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+
 /// The most frames [`Stream::keep`] holds: enough for the steps of a scenario, bounded for a
 /// stream that is never read.
 const KEPT_FRAMES: usize = 1000;
@@ -42,8 +45,8 @@ const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone, Copy)]
 pub struct StreamOptions {
     /// How many times in a row a socket that dropped, closed or could not be reopened is tried
-    /// again (its subscriptions sent again) before the stream gives up; data coming in between
-    /// starts the count again.
+    /// again (its subscriptions sent again) before the stream gives up; data on a socket that
+    /// stayed open a minute starts the count again.
     pub reconnects: u32,
     /// The longest wait for the handshake and the greeting.
     pub open_timeout: Duration,
@@ -129,6 +132,8 @@ pub struct Stream {
     /// Data frames a reader passed over, for the next one: in order, at most [`KEPT_FRAMES`].
     kept: std::collections::VecDeque<Value>,
     reconnects: u32,
+    /// When the current socket was opened.
+    opened_at: Instant,
     options: StreamOptions,
     last_sent: Instant,
     verbosity: u8,
@@ -175,6 +180,7 @@ impl Stream {
             subscriptions: Vec::new(),
             kept: std::collections::VecDeque::new(),
             reconnects: 0,
+            opened_at: Instant::now(),
             options,
             last_sent: Instant::now(),
             verbosity,
@@ -198,7 +204,12 @@ impl Stream {
                 };
                 self.subscriptions.push((topic.to_owned(), kept));
             }
-            Some((false, topic)) => self.subscriptions.retain(|(k, _)| k != topic),
+            Some((false, topic)) => {
+                self.subscriptions.retain(|(k, _)| k != topic);
+                // Frames kept from before are stale for a later subscription to the topic.
+                let on_topic = format!("s{topic}");
+                self.kept.retain(|f| f["topic"] != on_topic.as_str());
+            }
             _ => {}
         }
         self.write(client, frame).await
@@ -284,8 +295,8 @@ impl Stream {
         Ok(())
     }
 
-    /// A server frame as JSON, shown and observed; `None` for frames that are not JSON. Data
-    /// coming in means the socket works: the reconnects in a row start again from zero.
+    /// A server frame as JSON, shown and observed; `None` for frames that are not JSON. Data on
+    /// a socket open for [`STABLE_AFTER`] starts the reconnects in a row from zero.
     fn message(&mut self, bytes: &[u8]) -> Option<Value> {
         let value: Value = serde_json::from_slice(bytes).ok()?;
         if self.verbosity > 0 {
@@ -300,7 +311,10 @@ impl Stream {
         if let Some(observer) = &self.observer {
             observer.frame(Frame::Received(&value));
         }
-        if !is_housekeeping(&value) {
+        // Data after a while on a socket means it works: a server that answers and then drops
+        // every socket at once still exhausts the reconnects.
+        let works = !is_housekeeping(&value) && value.get("error").is_none();
+        if works && self.opened_at.elapsed() >= STABLE_AFTER {
             self.reconnects = 0;
         }
         Some(value)
@@ -333,8 +347,12 @@ impl Stream {
             match opened {
                 Ok((socket, greeting)) => {
                     self.socket = socket;
+                    self.opened_at = Instant::now();
                     self.message(&greeting);
-                    return self.resubscribe().await;
+                    match self.resubscribe().await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => last = format!("; the last try: {e}"),
+                    }
                 }
                 Err(e) => {
                     if self.verbosity > 0 {

@@ -194,7 +194,7 @@ enum Verdict {
 
 /// Waits `duration`; a data frame (on `topic`, if given) fails the step. The window opens once
 /// the server has answered a `tic` (or after [`FENCE_WAIT`]): frames it sent before reading an
-/// unsubscription are still on their way and do not count.
+/// unsubscription were on their way and do not count, nor do frames kept from earlier steps.
 async fn silence(client: &Client, stream: &mut Stream, topic: Option<&str>, duration: Duration) -> StepStatus {
     let waiting_for = format!("{} silence", topic.unwrap_or("data"));
     let mut others = Vec::new();
@@ -204,16 +204,27 @@ async fn silence(client: &Client, stream: &mut Stream, topic: Option<&str>, dura
         }
         let fence = Instant::now() + FENCE_WAIT;
         while let Some(left) = fence.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()) {
-            match stream.next(client, left).await {
+            let frame = match stream.next(client, left).await {
                 Err(e) => break 'status StepStatus::Error(e.to_string()),
-                Ok(Some(Event::Message(frame))) if frame["topic"] == "tic" => break,
-                Ok(Some(Event::Message(frame))) if !is_housekeeping(&frame) => {
-                    if !topic.is_none_or(|t| frame["topic"] == t) {
-                        others.push(frame);
-                    }
-                }
                 Ok(None) => break,
-                Ok(Some(_)) => {}
+                // The tic went out on the lost socket: ask again on the new one.
+                Ok(Some(Event::Reconnected(_))) => match stream.send(client, "tic").await {
+                    Ok(()) => continue,
+                    Err(e) => break 'status StepStatus::Error(e.to_string()),
+                },
+                Ok(Some(Event::Message(frame))) => frame,
+            };
+            if let Some(lost) = session_lost(&frame, &waiting_for) {
+                break 'status StepStatus::Error(lost);
+            }
+            if frame["topic"] == "tic" {
+                break;
+            }
+            // Frames on the silenced topic were on their way; the others are kept. (Without a
+            // topic nothing is judged before the window: all are kept.)
+            let in_flight = topic.is_some_and(|t| frame["topic"] == t);
+            if !is_housekeeping(&frame) && !in_flight {
+                others.push(frame);
             }
         }
         let started = Instant::now();
