@@ -3,7 +3,7 @@
 //! the greeting (`system` with `success`) before any subscription, since IBKR drops what comes
 //! earlier. Subscriptions are kept and sent again on a new socket, because IBKR forgets them on
 //! reconnect; a socket that drops or closes is opened again (with a fresh `/tickle` session if the
-//! old one is refused) a bounded number of times in a row. `tic` goes out every 30 s while the stream is read.
+//! old one is refused) a bounded number of times in a row. `tic` goes out every 30 s.
 //! Sources: tests/data/ibkr-recorded/ws/README.md.
 //!
 //! Socket waits are real time, as the socket's I/O is: a manual clock that jumps for every
@@ -28,9 +28,6 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 /// dbbc63b, 2026-03); ibind sends it too.
 const USER_AGENT: &str = "ClientPortalGW/1";
 
-/// IBKR asks for a `tic` at least once a minute; other clients send one every 30 s.
-const TIC_EVERY: Duration = Duration::from_secs(30);
-
 /// How long a socket must have been open for its data to count as working again.
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 
@@ -50,6 +47,9 @@ pub struct StreamOptions {
     pub reconnects: u32,
     /// The longest wait for the handshake and the greeting.
     pub open_timeout: Duration,
+    /// How often `tic` goes out: IBKR asks for one at least once a minute; other clients send
+    /// one every 30 s.
+    pub tic_every: Duration,
 }
 
 impl Default for StreamOptions {
@@ -57,6 +57,7 @@ impl Default for StreamOptions {
         Self {
             reconnects: 3,
             open_timeout: Duration::from_secs(10),
+            tic_every: Duration::from_secs(30),
         }
     }
 }
@@ -223,7 +224,7 @@ impl Stream {
         }
         let deadline = Instant::now() + wait;
         loop {
-            let tic_due = self.last_sent + TIC_EVERY;
+            let tic_due = self.last_sent + self.options.tic_every;
             let wake = deadline.min(tic_due);
             let received = tokio::time::timeout_at(wake, self.socket.next()).await;
             let lost = match received {
@@ -248,6 +249,15 @@ impl Stream {
             self.reconnect(client, &lost).await?;
             return Ok(Some(Event::Reconnected(lost)));
         }
+    }
+
+    /// Sends `tic` if one is due: for the times the stream is not read (a REST step), so IBKR's
+    /// once-a-minute rule holds between stream steps too.
+    pub async fn tic_if_due(&mut self, client: &Client) -> Result<(), StreamError> {
+        if self.last_sent.elapsed() >= self.options.tic_every {
+            self.write(client, "tic").await?;
+        }
+        Ok(())
     }
 
     /// Gives back frames read but not wanted, in the order they came: the next reads get them

@@ -465,7 +465,13 @@ impl ScenarioRun<'_> {
                     };
                     (stream_step.run(action).await, 1)
                 }
-                None => run_step(&self.client, step, compiled, &mut self.vars).await,
+                None => {
+                    if let Some(stream) = &mut self.stream {
+                        // A lost socket shows at the next stream step, not in this one.
+                        let _ = stream.tic_if_due(&self.client).await;
+                    }
+                    run_step(&self.client, step, compiled, &mut self.vars).await
+                }
             }
         };
         let outcome = tokio::select! {

@@ -7,6 +7,7 @@
 mod common;
 
 mod client_faults;
+mod client_stream;
 mod diagnose_cli;
 mod failure_corpus;
 mod faults_cli;
