@@ -187,7 +187,7 @@ impl Stream {
             verbosity,
             observer,
         };
-        stream.message(&greeting);
+        stream.received(greeting);
         Ok(stream)
     }
 
@@ -233,16 +233,11 @@ impl Stream {
                     self.write(client, "tic").await?;
                     continue;
                 }
-                Ok(Some(Ok(Message::Text(text)))) => match self.message(text.as_bytes()) {
-                    Some(value) => return Ok(Some(Event::Message(value))),
-                    None => continue,
-                },
-                Ok(Some(Ok(Message::Binary(bytes)))) => match self.message(&bytes) {
-                    Some(value) => return Ok(Some(Event::Message(value))),
-                    None => continue,
-                },
                 Ok(Some(Ok(Message::Close(frame)))) => closed_how(frame.as_ref()),
-                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Ok(message))) => match json(&message) {
+                    Some(value) => return Ok(Some(Event::Message(self.received(value)))),
+                    None => continue,
+                },
                 Ok(Some(Err(e))) => format!("dropped ({})", short_error(&e)),
                 Ok(None) => "ended without a close frame".to_owned(),
             };
@@ -294,8 +289,10 @@ impl Stream {
         if let Err(e) = self.socket.send(Message::text(frame)).await {
             let lost = format!("dropped while sending ({})", short_error(&e));
             self.reconnect(client, &lost).await?;
-            // Frames sent again on the new socket include this one if it subscribes.
-            if !self.subscriptions.iter().any(|(_, f)| f == frame) {
+            // A subscription was sent again on the new socket (merged with earlier fields).
+            let resent = subscription_change(frame)
+                .is_some_and(|(subscribe, topic)| subscribe && self.subscriptions.iter().any(|(k, _)| k == topic));
+            if !resent {
                 self.socket
                     .send(Message::text(frame))
                     .await
@@ -305,10 +302,9 @@ impl Stream {
         Ok(())
     }
 
-    /// A server frame as JSON, shown and observed; `None` for frames that are not JSON. Data on
-    /// a socket open for [`STABLE_AFTER`] starts the reconnects in a row from zero.
-    fn message(&mut self, bytes: &[u8]) -> Option<Value> {
-        let value: Value = serde_json::from_slice(bytes).ok()?;
+    /// A server frame, shown and observed. Data on a socket open for [`STABLE_AFTER`] starts
+    /// the reconnects in a row from zero.
+    fn received(&mut self, value: Value) -> Value {
         if self.verbosity > 0 {
             let mut shown = value.clone();
             mask_identity(&mut shown);
@@ -327,7 +323,7 @@ impl Stream {
         if works && self.opened_at.elapsed() >= STABLE_AFTER {
             self.reconnects = 0;
         }
-        Some(value)
+        value
     }
 
     /// Opens the socket again (with a fresh `/tickle` session if the old one is refused) and
@@ -358,7 +354,7 @@ impl Stream {
                 Ok((socket, greeting)) => {
                     self.socket = socket;
                     self.opened_at = Instant::now();
-                    self.message(&greeting);
+                    self.received(greeting);
                     match self.resubscribe().await {
                         Ok(()) => return Ok(()),
                         Err(e) => last = format!("; the last try: {e}"),
@@ -410,7 +406,7 @@ impl Stream {
 
 /// The handshake, then frames up to the greeting (`system` with `success`), which is returned
 /// to be shown and recorded; frames before it carry nothing a subscriber waits for.
-async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Result<(Socket, Vec<u8>), StreamError> {
+async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Result<(Socket, Value), StreamError> {
     let network = |detail: String| StreamError::Network {
         url: shown.to_owned(),
         detail,
@@ -446,14 +442,11 @@ async fn connect(url: &str, shown: &str, cookie: &str, timeout: Duration) -> Res
     };
     let greeted = tokio::time::timeout(timeout, async {
         while let Some(Ok(message)) = socket.next().await {
-            let bytes = match &message {
-                Message::Text(text) => text.as_bytes(),
-                Message::Binary(bytes) => bytes,
-                _ => continue,
+            let Some(value) = json(&message) else {
+                continue;
             };
-            let value: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
             if value["topic"] == "system" && value.get("success").is_some() {
-                return Some(bytes.to_vec());
+                return Some(value);
             }
         }
         None
@@ -475,6 +468,16 @@ pub fn topic_key(frame: &str) -> &str {
     let end = frame.find("+{").unwrap_or(frame.len());
     let key = &frame[..end];
     key[..key.find('@').unwrap_or(key.len())].trim()
+}
+
+/// A text or binary frame's JSON; `None` for control frames and for text that is not JSON.
+fn json(message: &Message) -> Option<Value> {
+    let bytes: &[u8] = match message {
+        Message::Text(text) => text.as_bytes(),
+        Message::Binary(bytes) => bytes,
+        _ => return None,
+    };
+    serde_json::from_slice(bytes).ok()
 }
 
 /// The `api` cookie: the `session` of a `POST /tickle` made now.
