@@ -78,6 +78,22 @@ impl CheckSpec {
     }
 }
 
+/// Stores what each capture selects in `body` as a variable; the first that selects nothing is
+/// the step's failure.
+pub(super) fn capture(
+    captures: &[(String, JsonPath)],
+    body: &Value,
+    vars: &mut HashMap<String, String>,
+) -> Result<(), String> {
+    for (name, path) in captures {
+        let value = path
+            .select(body)
+            .ok_or_else(|| format!("capture `{name}`: {path} selected nothing in {}", assert::show(body)))?;
+        vars.insert(name.clone(), assert::as_text(&value));
+    }
+    Ok(())
+}
+
 /// Durations and checks of a step, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct CompiledStep {

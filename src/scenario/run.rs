@@ -852,15 +852,10 @@ fn check_response(
     {
         return StepStatus::Failed(failure);
     }
-    for (name, path) in &compiled.captures {
-        match path.select(&body) {
-            Some(value) => {
-                vars.insert(name.clone(), as_text(&value));
-            }
-            None => return StepStatus::Failed(format!("capture `{name}`: {path} selected nothing in {}", show(&body))),
-        }
+    match super::load::capture(&compiled.captures, &body, vars) {
+        Ok(()) => StepStatus::Passed,
+        Err(why) => StepStatus::Failed(why),
     }
-    StepStatus::Passed
 }
 
 /// Field checks on every snapshot element that carries data; the problems found, if any.

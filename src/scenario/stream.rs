@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::assert::{as_text, show};
 use super::load::{CheckSpec, CompiledSnapshot, StreamAction};
 use super::outcome::StepStatus;
 use super::path::JsonPath;
@@ -80,18 +79,10 @@ impl StreamStep<'_> {
                     now,
                 };
                 let (status, frame) = wanted.wait(self.client, stream, *within).await;
-                if let Some(frame) = frame {
-                    for (name, path) in self.captures {
-                        match path.select(&frame) {
-                            Some(value) => {
-                                self.vars.insert(name.clone(), as_text(&value));
-                            }
-                            None => {
-                                let why = format!("capture `{name}`: {path} selected nothing in {}", show(&frame));
-                                return StepStatus::Failed(why);
-                            }
-                        }
-                    }
+                if let Some(frame) = frame
+                    && let Err(why) = super::load::capture(self.captures, &frame, self.vars)
+                {
+                    return StepStatus::Failed(why);
                 }
                 status
             }
