@@ -385,22 +385,22 @@ fn answers(state: &State, session_id: &str, subscriptions: &mut Subscriptions, t
         subscriptions.history.retain(|id| id != server_id.trim());
         return Vec::new();
     }
-    if text == "sor" || text.starts_with("sor+") {
+    if is_frame(text, "sor") {
         // No snapshot of existing orders on subscribe (recorded: sor-request.json): they are
         // taken as sent, and only what changes from now on is.
         let account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         subscriptions.orders = Some(account.orders.orders.iter().map(|o| (o.id, o.status.name())).collect());
         return Vec::new();
     }
-    if text == "uor" || text.starts_with("uor+") {
+    if is_frame(text, "uor") {
         subscriptions.orders = None;
         return Vec::new();
     }
-    if text == "spl" || text.starts_with("spl+") {
+    if is_frame(text, "spl") {
         subscriptions.pnl = true;
         return vec![pnl(state)];
     }
-    if text == "upl" || text.starts_with("upl+") {
+    if is_frame(text, "upl") {
         subscriptions.pnl = false;
         return Vec::new();
     }
@@ -437,6 +437,12 @@ fn order_changes(state: &State, subscriptions: &mut Subscriptions) -> Option<Val
 fn pnl(state: &State) -> Value {
     let account = state.account.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     json!({"topic": "spl", "args": super::api::pnl_rows(&account.orders)})
+}
+
+/// Whether `text` is the bare `topic` or `topic+` with arguments (`sor`, `sor+{}`).
+fn is_frame(text: &str, topic: &str) -> bool {
+    text.strip_prefix(topic)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('+'))
 }
 
 /// `PREFIX<conid>[@EXCHANGE]+{json}`: the conid and the JSON arguments, if the frame is one.
