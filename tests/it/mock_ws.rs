@@ -144,6 +144,28 @@ async fn a_socket_without_the_access_token_or_the_session_cookie_is_refused() {
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// A mock configured by `tweak`, a client ready for market data and orders, and a socket of
+/// its session with the connect burst read.
+async fn ready_socket(
+    tweak: impl FnOnce(&mut ibkr_probe::mock::MockConfig),
+) -> (
+    ibkr_probe::mock::MockServer,
+    crate::common::Log,
+    ibkr_probe::client::Client,
+    Socket,
+) {
+    let (mock, log) = crate::common::start_mock(tweak).await;
+    let client = crate::common::client(mock.base_url());
+    crate::common::make_ready(&client).await;
+    let socket = open_socket(&mock, &client).await;
+    (mock, log, client, socket)
+}
+
+/// Sends one text frame.
+async fn send(socket: &mut Socket, text: &str) {
+    socket.send(Message::Text(text.into())).await.unwrap();
+}
+
 /// A socket opened as IBKR's reference says, its connect burst read.
 async fn open_socket(mock: &ibkr_probe::mock::MockServer, client: &ibkr_probe::client::Client) -> Socket {
     let session = tickle_session(client).await;
@@ -175,7 +197,7 @@ async fn next_on(socket: &mut Socket, topic: &str) -> Value {
 /// Sends `tic` and reads up to its answer: no frame on `topic` may come first. Frames are read
 /// in order, so this covers everything the mock sent before it read the `tic`.
 async fn none_on_before_a_tic_answer(socket: &mut Socket, topic: &str) {
-    socket.send(Message::Text("tic".into())).await.unwrap();
+    send(socket, "tic").await;
     loop {
         let frame = next_json(socket).await;
         assert_ne!(frame["topic"], topic, "{frame}");
@@ -189,15 +211,12 @@ async fn none_on_before_a_tic_answer(socket: &mut Socket, topic: &str) {
 /// five open at once, `umh+SERVERID` freeing one.
 #[tokio::test]
 async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
-    let (mock, log) = crate::common::start_mock(|_| {}).await;
-    let client = crate::common::client(mock.base_url());
-    crate::common::make_ready(&client).await;
-    let mut socket = open_socket(&mock, &client).await;
+    let (mock, log, _client, mut socket) = ready_socket(|_| {}).await;
     let request =
         r#"smh+265598+{"period":"1d","bar":"1h","outsideRth":false,"source":"trades","format":"%o/%c/%h/%l"}"#;
     let mut server_ids = Vec::new();
     for _ in 0..5 {
-        socket.send(Message::Text(request.into())).await.unwrap();
+        send(&mut socket, request).await;
         let bars = next_on(&mut socket, "smh+265598").await;
         assert!(bars["data"].as_array().is_some_and(|d| !d.is_empty()), "{bars}");
         assert_eq!(bars["barLength"], 3600);
@@ -209,8 +228,8 @@ async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
         .into_iter()
         .collect();
     assert_eq!(server_ids.len(), 5, "a serverId per subscription: {server_ids:?}");
-    socket.send(Message::Text(request.into())).await.unwrap();
-    socket.send(Message::Text("tic".into())).await.unwrap();
+    send(&mut socket, request).await;
+    send(&mut socket, "tic").await;
     // The tic answer comes, the sixth history does not.
     let frame = loop {
         let frame = next_json(&mut socket).await;
@@ -224,11 +243,8 @@ async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
             .iter()
             .any(|l| l.contains("5 history subscriptions are open"))
     );
-    socket
-        .send(Message::Text(format!("umh+{}", server_ids[0]).into()))
-        .await
-        .unwrap();
-    socket.send(Message::Text(request.into())).await.unwrap();
+    send(&mut socket, &format!("umh+{}", server_ids[0])).await;
+    send(&mut socket, request).await;
     next_on(&mut socket, "smh+265598").await;
     mock.stop().await;
 }
@@ -237,14 +253,8 @@ async fn smh_answers_once_with_bars_and_a_server_id_five_at_a_time() {
 /// two partial frames), the socket stays open and market data stops (ibind #25).
 #[tokio::test]
 async fn a_lost_brokerage_session_is_told_in_sts_and_stops_the_data() {
-    let (mock, _log) = crate::common::start_mock(|c| c.stream_tick = Duration::from_millis(50)).await;
-    let client = crate::common::client(mock.base_url());
-    crate::common::make_ready(&client).await;
-    let mut socket = open_socket(&mock, &client).await;
-    socket
-        .send(Message::Text(r#"smd+265598+{"fields":["31"]}"#.into()))
-        .await
-        .unwrap();
+    let (mock, _log, client, mut socket) = ready_socket(|c| c.stream_tick = Duration::from_millis(50)).await;
+    send(&mut socket, r#"smd+265598+{"fields":["31"]}"#).await;
     next_on(&mut socket, "smd+265598").await;
     client.logout().await.unwrap();
     let lost = next_on(&mut socket, "sts").await;
@@ -266,20 +276,14 @@ async fn a_lost_brokerage_session_is_told_in_sts_and_stops_the_data() {
 async fn market_data_stops_after_its_lifetime_by_the_mocks_clock() {
     let clock = ibkr_probe::clock::ManualClock::new(std::time::SystemTime::now());
     let mock_clock: std::sync::Arc<dyn ibkr_probe::clock::Clock> = clock.clone();
-    let (mock, log) = crate::common::start_mock(|c| {
+    let (mock, log, _client, mut socket) = ready_socket(|c| {
         c.clock = mock_clock;
         c.stream_tick = Duration::from_millis(50);
         // The brokerage session outlives the jump, so only the stream's own lifetime ends it.
         c.idle_timeout = Duration::from_secs(3600);
     })
     .await;
-    let client = crate::common::client(mock.base_url());
-    crate::common::make_ready(&client).await;
-    let mut socket = open_socket(&mock, &client).await;
-    socket
-        .send(Message::Text(r#"smd+265598+{"fields":["31"]}"#.into()))
-        .await
-        .unwrap();
+    send(&mut socket, r#"smd+265598+{"fields":["31"]}"#).await;
     next_on(&mut socket, "smd+265598").await;
     next_on(&mut socket, "smd+265598").await;
     clock.advance(Duration::from_secs(15 * 60));
@@ -292,7 +296,7 @@ async fn market_data_stops_after_its_lifetime_by_the_mocks_clock() {
         .await
         .unwrap_or_else(|_| panic!("the mock never ended smd+265598; its log: {:?}", log.lines()));
     // Frames already on their way when it ended may still come: read up to a tic's answer.
-    socket.send(Message::Text("tic".into())).await.unwrap();
+    send(&mut socket, "tic").await;
     next_on(&mut socket, "tic").await;
     // Four stream ticks later, none.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -306,12 +310,9 @@ async fn market_data_stops_after_its_lifetime_by_the_mocks_clock() {
 async fn sor_sends_each_order_the_mock_places_or_cancels() {
     use serde_json::json;
     // Heartbeats far apart: order frames must not wait for them.
-    let (mock, _log) = crate::common::start_mock(|c| c.heartbeat = Duration::from_secs(60)).await;
-    let client = crate::common::client(mock.base_url());
-    crate::common::make_ready(&client).await;
-    let mut socket = open_socket(&mock, &client).await;
-    socket.send(Message::Text("sor+{}".into())).await.unwrap();
-    socket.send(Message::Text("tic".into())).await.unwrap();
+    let (mock, _log, client, mut socket) = ready_socket(|c| c.heartbeat = Duration::from_secs(60)).await;
+    send(&mut socket, "sor+{}").await;
+    send(&mut socket, "tic").await;
     // Up to the tic's answer: frames are read in order, so an answer to sor would have come.
     loop {
         let frame = next_json(&mut socket).await;
@@ -351,7 +352,7 @@ async fn sor_sends_each_order_the_mock_places_or_cancels() {
     assert_eq!(frame["args"][0]["status"], "Cancelled", "{frame}");
 
     // P&L: the account's rows at once, keyed `<account>.Core`, as pnl/partitioned has them.
-    socket.send(Message::Text("spl+{}".into())).await.unwrap();
+    send(&mut socket, "spl+{}").await;
     let frame = next_on(&mut socket, "spl").await;
     let row = &frame["args"]["DU1234567.Core"];
     assert_eq!(row["rowType"], 1, "{frame}");
